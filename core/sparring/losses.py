@@ -1,0 +1,81 @@
+"""Adversarial losses on logits, each a pair of small pure functions.
+
+Every function returns a scalar to *minimise*. D's outputs are raw logits ``l``, so
+D(x) = sigmoid(l) and the log terms use softplus, which is exact and never overflows:
+log sigmoid(l) = -softplus(-l) and log(1 - sigmoid(l)) = -softplus(l).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .specs import LossSpec
+
+
+# The seed's formulation: D maximises log D(x) + log(1 - D(G(z))).
+def minimax_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """-(log D(x) + log(1 - D(G(z)))), i.e. binary cross-entropy with real=1, fake=0."""
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def minimax_g_loss(fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """G minimises log(1 - D(G(z))): the saturating original, kept for study."""
+    return -F.softplus(fake).mean()
+
+
+def nonsaturating_g_loss(fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """G minimises -log D(G(z)): same fixed point, strong gradients early on."""
+    return F.softplus(-fake).mean()
+
+
+def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))) (Lim & Ye; SNGAN, BigGAN)."""
+    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+
+def hinge_g_loss(fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """-D(G(z))."""
+    return -fake.mean()
+
+
+def wasserstein_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The critic minimises D(G(z)) - D(x); pair it with a gradient penalty."""
+    return fake.mean() - real.mean()
+
+
+def wasserstein_g_loss(fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """-D(G(z))."""
+    return -fake.mean()
+
+
+def least_squares_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """LSGAN with targets 1 (real) and 0 (fake): 1/2 (D(x)-1)^2 + 1/2 D(G(z))^2."""
+    return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+
+
+def least_squares_g_loss(fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+    """1/2 (D(G(z)) - 1)^2."""
+    return 0.5 * ((fake - 1.0) ** 2).mean()
+
+
+def relativistic_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """RSGAN: -log sigmoid(D(x) - D(G(z))), pairing each real with a fake."""
+    return F.softplus(-(real - fake)).mean()
+
+
+def relativistic_g_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """RSGAN: -log sigmoid(D(G(z)) - D(x))."""
+    return F.softplus(-(fake - real)).mean()
+
+
+BUILTIN_LOSSES = (
+    LossSpec("minimax", minimax_d_loss, minimax_g_loss,
+             "the seed's minimax game; G minimises log(1 - D(G(z))) (saturates)"),
+    LossSpec("ns", minimax_d_loss, nonsaturating_g_loss,
+             "minimax D, non-saturating G: -log D(G(z)) (the default)"),
+    LossSpec("hinge", hinge_d_loss, hinge_g_loss, "hinge loss (SNGAN, BigGAN)"),
+    LossSpec("wasserstein", wasserstein_d_loss, wasserstein_g_loss,
+             "WGAN critic loss; use with the gp regularizer"),
+    LossSpec("lsgan", least_squares_d_loss, least_squares_g_loss, "least squares (LSGAN)"),
+    LossSpec("rsgan", relativistic_d_loss, relativistic_g_loss, "relativistic standard GAN"),
+)

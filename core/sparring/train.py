@@ -1,0 +1,600 @@
+"""The adversarial training loop, for every modality.
+
+Read it top to bottom: ``Trainer.__init__`` builds everything from the resolved
+configuration; ``train`` runs the steps. One step is ``n_critic`` discriminator updates
+(fake batch detached, penalty on its lazy interval) followed by one generator update,
+then the EMA of G, logging, samples, evaluation and checkpoints. Nothing here knows
+about pixels, notes, voxels or tokens: the modality's specs supply all of that.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import math
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .config import RunConfig, to_toml
+from .data import BatchStream
+from .ema import EMA
+from .errors import ConfigError, SparringError, TrainingDiverged
+from .outputs import logits_of
+from .specs import DataInfo
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"config key 'device': unknown device '{name}' (auto, cpu, cuda, cuda:N, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"config key 'device' is '{name}' but CUDA is not available here")
+    return device
+
+
+def pack(x: torch.Tensor, m: int) -> torch.Tensor:
+    """PacGAN: m consecutive samples become one, concatenated along dimension 1."""
+    if m == 1:
+        return x
+    return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+
+
+def _accepts_dataset(fn) -> bool:
+    try:
+        return "dataset" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class Trainer:
+    """Builds a run from a resolved :class:`RunConfig` and trains it."""
+
+    def __init__(self, config: RunConfig, registry=None, resume: bool = False):
+        from .registry import load_registry
+
+        self.config = config
+        self.registry = registry or load_registry()
+        self.registry.pm.hook.sparring_configure.call_historic(kwargs={"config": config})
+        self.run_dir = Path(config.out)
+        t = config.trainer
+        self.device = resolve_device(config.device)
+        seed_everything(config.seed)
+
+        # --- specs: everything modality-specific comes from plugins ----------------
+        reg = self.registry
+        self.modality = reg.get("modality", config.modality)
+        gen_spec = reg.get("generator", config.generator.name, config.modality)
+        disc_spec = reg.get("discriminator", config.discriminator.name, config.modality)
+        data_spec = reg.get("dataset", config.dataset.name, config.modality)
+        self.loss = reg.get("loss", t.loss)
+        self.regularizer = reg.get("regularizer", t.regularizer) if t.regularizer else None
+        self.writer = reg.get("writer", config.writer, config.modality) if config.writer else None
+        self.metrics = [reg.get("metric", m, config.modality) for m in config.metrics]
+        self.real_to_d = self.modality.real_to_d or (lambda x: x)
+        self._g_needs_real = _needs_real(self.loss)
+
+        # --- data ----------------------------------------------------------------------
+        try:
+            self.dataset = data_spec.build(config.dataset.params)
+        except SparringError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise SparringError(f"dataset '{data_spec.name}' could not be built: {exc}") from None
+        self.stream = BatchStream(self.dataset, t.batch_size, config.seed, self.device,
+                                  on_device=t.data_on_device, num_workers=t.num_workers,
+                                  name=f"dataset '{data_spec.name}'")
+        self.num_classes = self._resolve_conditional(gen_spec, disc_spec)
+        probe = self.real_to_d(self.stream.sample(1, seed=0).to(self.device))
+        self.info = DataInfo(tuple(probe.shape[1:]), self.num_classes, t.pack)
+
+        # --- models and optimisers -------------------------------------------------------
+        self.G = gen_spec.build(config.generator.params, self.info).to(self.device)
+        self.D = disc_spec.build(config.discriminator.params, self.info).to(self.device)
+        self.ema = EMA(self.G, t.ema_halflife, t.ema_rampup) if t.ema_halflife > 0 else None
+        self.G_train = torch.compile(self.G) if t.compile else self.G
+        self.D_train = torch.compile(self.D) if t.compile else self.D
+        lr_d, betas_d = t.lr_d, tuple(t.betas_d)
+        if self.regularizer and t.reg_interval > 1:
+            # Lazy regularisation: scale D's lr and betas by k/(k+1) (StyleGAN2, App. B).
+            c = t.reg_interval / (t.reg_interval + 1)
+            lr_d, betas_d = lr_d * c, (betas_d[0] ** c, betas_d[1] ** c)
+        self.opt_g = self._optimizer(self.G.parameters(), t.lr_g, tuple(t.betas_g))
+        self.opt_d = self._optimizer(self.D.parameters(), lr_d, betas_d)
+        self.opt_pre = None
+        if t.pretrain_steps and self.modality.pretrain_loss is not None:
+            self.opt_pre = torch.optim.Adam(self.G.parameters(), lr=t.lr_pretrain)
+        self.augment = None
+        if config.augment.name:
+            aug_spec = reg.get("augmentation", config.augment.name, config.modality)
+            self.augment = aug_spec.build(config.augment.params)
+
+        # --- precision ---------------------------------------------------------------------
+        precision = t.precision
+        if precision == "auto":
+            precision = "bf16" if self.device.type == "cuda" else "fp32"
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("config key 'trainer.precision' = 'fp16' needs a CUDA device")
+        self.precision = precision
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+
+        # --- counters (all saved in checkpoints) ----------------------------------------
+        self.step = 0
+        self.pretrain_step = 0
+        self.d_updates = 0
+        self.skipped_steps = 0
+        self._bad_in_a_row = 0
+        self._stop_signal = None
+        self.last_logs: dict = {}
+        self._hooks = {name: self.registry.has_impls(name) for name in (
+            "sparring_train_start", "sparring_step_end", "sparring_eval_end",
+            "sparring_samples_written", "sparring_checkpoint_save", "sparring_checkpoint_load",
+            "sparring_train_end", "sparring_exception")}
+        if resume:
+            self.resume()
+
+    # --- setup helpers -------------------------------------------------------------------
+
+    def _resolve_conditional(self, gen_spec, disc_spec):
+        t = self.config.trainer
+        labelled = getattr(self.dataset, "num_classes", None)
+        if t.conditional == "no" or labelled is None:
+            if t.conditional == "yes":
+                raise ConfigError("config key 'trainer.conditional' is 'yes' but dataset "
+                                  f"'{self.config.dataset.name}' has no labels (no num_classes)")
+            return None
+        able = gen_spec.conditional and disc_spec.conditional
+        if not able:
+            if t.conditional == "yes":
+                raise ConfigError("config key 'trainer.conditional' is 'yes' but "
+                                  f"generator '{gen_spec.name}' or discriminator '{disc_spec.name}' "
+                                  "is not class-conditional")
+            return None
+        if t.pack > 1:
+            raise ConfigError("config key 'trainer.pack' > 1 does not combine with class-conditional "
+                              "training; set trainer.conditional = \"no\"")
+        return int(labelled)
+
+    def _optimizer(self, params, lr, betas):
+        t = self.config.trainer
+        if t.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+        if t.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+        if t.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, weight_decay=t.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=betas[0], weight_decay=t.weight_decay)
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _call(self, hook: str, **kwargs) -> None:
+        """Call a lifecycle hook, unless no plugin implements it (then it costs nothing)."""
+        if self._hooks.get(hook):
+            getattr(self.registry.pm.hook, hook)(**kwargs)
+
+    # --- the pieces of one step ------------------------------------------------------------
+
+    def latent(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
+        """G's input noise for ``n`` samples (the modality may supply its own sampler)."""
+        if self.modality.sample_latent is not None:
+            return self.modality.sample_latent(n, self.G, self.device, rng)
+        if rng is None:
+            return torch.randn(n, self.G.latent_dim, device=self.device)
+        return torch.randn(n, self.G.latent_dim, generator=rng).to(self.device)
+
+    def fake_labels(self, n: int) -> torch.Tensor | None:
+        if self.num_classes is None:
+            return None
+        return torch.randint(self.num_classes, (n,), device=self.device)
+
+    def d_forward(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """D's logits for samples as D sees them: packed, then augmented."""
+        x = pack(x, self.config.trainer.pack)
+        if self.augment is not None:
+            x = self.augment(x)
+        return logits_of(self.D_train(x, y))
+
+    def _finite_and_clip(self, loss: torch.Tensor, module: torch.nn.Module, opt) -> tuple[bool, torch.Tensor]:
+        """Check loss and gradients for inf/NaN (one host sync) and clip when asked."""
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        if self.scaler.is_enabled():
+            self.scaler.unscale_(opt)
+        norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+        finite = bool(torch.isfinite(norm + loss.detach().float()).item())
+        if finite and self.config.trainer.grad_clip > 0:
+            torch.nn.utils.clip_grads_with_norm_(grads, self.config.trainer.grad_clip, norm)
+        return finite, norm
+
+    def _apply(self, opt, finite: bool) -> None:
+        """Step the optimiser, or skip a non-finite step and count it."""
+        if finite:
+            self.scaler.step(opt)
+        else:
+            opt.zero_grad(set_to_none=True)
+        self.scaler.update()
+
+    def d_step(self, x_real: torch.Tensor, y_real) -> dict:
+        """One discriminator update over ``grad_accum`` micro-batches, plus the penalty."""
+        t = self.config.trainer
+        self.D.requires_grad_(True)
+        self.opt_d.zero_grad(set_to_none=True)
+        micro = t.batch_size // t.grad_accum
+        total = real_mean = fake_mean = 0.0
+        x_real = self.real_to_d(x_real)
+        for i in range(t.grad_accum):
+            xr = x_real[i * micro:(i + 1) * micro]
+            yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
+            y_fake = self.fake_labels(micro)
+            with torch.no_grad(), self._autocast():
+                fake = self.G_train(self.latent(micro), y_fake)
+            with self._autocast():
+                real_logits = self.d_forward(xr, yr)
+                fake_logits = self.d_forward(fake, y_fake)
+                loss = self.loss.d_loss(real_logits.float(), fake_logits.float()) / t.grad_accum
+            self.scaler.scale(loss).backward()
+            total = total + loss.detach()
+            real_mean = real_mean + real_logits.detach().float().mean() / t.grad_accum
+            fake_mean = fake_mean + fake_logits.detach().float().mean() / t.grad_accum
+            if self.augment is not None and hasattr(self.augment, "update"):
+                self.augment.update(real_logits.detach())
+        penalty = torch.zeros((), device=self.device)
+        if self.regularizer is not None and self.d_updates % t.reg_interval == 0:
+            # Lazy: every reg_interval updates, weighted by the interval (StyleGAN2).
+            def D(x, y=None):
+                return self.d_forward(x, y)
+
+            xr, yr = x_real[:micro], (None if y_real is None else y_real[:micro])
+            with self._autocast():
+                penalty = self.regularizer.penalty(D, xr, fake.detach(), yr)
+                scaled = penalty.float() * t.reg_weight * t.reg_interval
+            self.scaler.scale(scaled).backward()
+            penalty = penalty.detach()
+        finite, norm = self._finite_and_clip(total + penalty, self.D, self.opt_d)
+        self._apply(self.opt_d, finite)
+        self.d_updates += 1
+        return {"finite": finite, "d_loss": total, "reg": penalty, "d_real": real_mean,
+                "d_fake": fake_mean, "grad_norm_d": norm}
+
+    def g_step(self, x_real: torch.Tensor, y_real) -> dict:
+        """One generator update; D is frozen so its gradients are not computed."""
+        t = self.config.trainer
+        self.D.requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        micro = t.batch_size // t.grad_accum
+        total = 0.0
+        for i in range(t.grad_accum):
+            y = self.fake_labels(micro)
+            with self._autocast():
+                fake = self.G_train(self.latent(micro), y)
+                fake_logits = self.d_forward(fake, y)
+                real_logits = None
+                if self._g_needs_real:
+                    xr = self.real_to_d(x_real[i * micro:(i + 1) * micro])
+                    yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
+                    with torch.no_grad():
+                        real_logits = self.d_forward(xr, yr).float()
+                loss = self.loss.g_loss(fake_logits.float(), real_logits) / t.grad_accum
+            self.scaler.scale(loss).backward()
+            total = total + loss.detach()
+        finite, norm = self._finite_and_clip(total, self.G, self.opt_g)
+        self._apply(self.opt_g, finite)
+        if finite and self.ema is not None:
+            self.ema.update(self.G, t.batch_size, (self.step + 1) * t.batch_size)
+        return {"finite": finite, "g_loss": total, "grad_norm_g": norm}
+
+    def pretrain(self, bar) -> None:
+        """Generator pre-training with the modality's loss (e.g. MLE for text)."""
+        t = self.config.trainer
+        while self.pretrain_step < t.pretrain_steps and self._stop_signal is None:
+            x, y = self.stream.next()
+            self.opt_pre.zero_grad(set_to_none=True)
+            with self._autocast():
+                loss = self.modality.pretrain_loss(self.G, x, y)
+            loss.backward()
+            finite, _ = self._finite_and_clip(loss, self.G, self.opt_pre)
+            if finite:
+                self.opt_pre.step()
+            self.pretrain_step += 1
+            if self.pretrain_step % t.log_every == 0 or self.pretrain_step == t.pretrain_steps:
+                value = float(loss)
+                self._log({"phase": "pretrain", "step": self.pretrain_step, "pretrain_loss": value})
+                if bar is not None:
+                    bar.set_postfix_str(f"pretrain {self.pretrain_step}/{t.pretrain_steps} loss {value:.4f}")
+        if self.ema is not None:
+            self.ema.model.load_state_dict(self.G.state_dict())
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def train(self) -> dict:
+        """Train until ``trainer.steps``; returns the last evaluation's metrics."""
+        t = self.config.trainer
+        self._prepare_run_dir()
+        bar = self._progress_bar()
+        old_handlers = self._install_signal_handlers()
+        self._call("sparring_train_start", trainer=self)
+        metrics: dict = {}
+        tick, steps_since = time.perf_counter(), 0
+        try:
+            if self.opt_pre is not None and self.pretrain_step < t.pretrain_steps:
+                self.pretrain(bar)
+            while self.step < t.steps and self._stop_signal is None:
+                for _ in range(t.n_critic):
+                    x_real, y_real = self.stream.next()
+                    d_logs = self.d_step(x_real, y_real)
+                g_logs = self.g_step(x_real, y_real)
+                finite = d_logs.pop("finite") and g_logs.pop("finite")
+                self._guard(finite)
+                self.step += 1
+                steps_since += 1
+                self.last_logs = {**d_logs, **g_logs}
+                if bar is not None:
+                    bar.update(1)
+
+                if self.step % t.log_every == 0 or self.step == t.steps:
+                    elapsed = time.perf_counter() - tick
+                    logs = self._log_step(elapsed / max(steps_since, 1), bar)
+                    tick, steps_since = time.perf_counter(), 0
+                    self.last_logs = logs
+                self._call("sparring_step_end", trainer=self, step=self.step, logs=self.last_logs)
+                if self.step % t.sample_every == 0 or self.step == t.steps:
+                    self.write_samples()
+                if t.eval_every and self.step % t.eval_every == 0 and self.step < t.steps:
+                    metrics = self.evaluate()
+                if self.step % t.checkpoint_every == 0 or self.step == t.steps:
+                    self.save_checkpoint()
+            if self._stop_signal is not None:
+                path = self.save_checkpoint()
+                print(f"\nsparring: stopped by {self._stop_signal} at step {self.step}; checkpoint "
+                      f"{path}; continue with: sparring train --resume {self.run_dir}", file=sys.stderr)
+                return metrics
+            if self.metrics:
+                metrics = self.evaluate()
+            self._call("sparring_train_end", trainer=self)
+            return metrics
+        except TrainingDiverged:
+            self._call("sparring_exception", trainer=self, error=sys.exc_info()[1])
+            raise
+        except BaseException as error:
+            self._emergency_checkpoint(error)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            self._restore_signal_handlers(old_handlers)
+
+    def _guard(self, finite: bool) -> None:
+        """Count non-finite steps; a run of ``nan_patience`` of them stops training."""
+        if finite:
+            self._bad_in_a_row = 0
+            return
+        self.skipped_steps += 1
+        self._bad_in_a_row += 1
+        if self._bad_in_a_row >= self.config.trainer.nan_patience:
+            # The skipped steps left the parameters as they were: the state is good.
+            path = self.save_checkpoint()
+            raise TrainingDiverged(
+                f"{self._bad_in_a_row} consecutive steps had non-finite losses or gradients "
+                f"(at step {self.step}); the last good state is saved in {path}. Try a lower "
+                "learning rate, gradient clipping (trainer.grad_clip) or a regularizer.")
+
+    def _emergency_checkpoint(self, error: BaseException) -> None:
+        """Keep what the run gained when something outside the step math fails."""
+        try:
+            if self.step > 0:
+                path = self.save_checkpoint()
+                print(f"sparring: {type(error).__name__} at step {self.step}; checkpoint saved to {path}",
+                      file=sys.stderr)
+        except Exception as exc:  # the original error matters more
+            print(f"sparring: could not save an emergency checkpoint: {exc}", file=sys.stderr)
+        try:
+            self._call("sparring_exception", trainer=self, error=error)
+        except Exception as exc:
+            print(f"sparring: a plugin's sparring_exception hook failed too: {exc}", file=sys.stderr)
+
+    # --- logging ---------------------------------------------------------------------------
+
+    def _log(self, record: dict) -> None:
+        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def _log_step(self, step_time: float, bar) -> dict:
+        """Turn the latest step's tensors into floats (the only sync on log steps)."""
+        t = self.config.trainer
+        logs = {k: float(v) for k, v in self.last_logs.items()}
+        logs.update(step=self.step, step_time=step_time,
+                    samples_per_s=t.batch_size / step_time if step_time > 0 else math.nan,
+                    lr_g=self.opt_g.param_groups[0]["lr"], lr_d=self.opt_d.param_groups[0]["lr"],
+                    skipped_steps=self.skipped_steps)
+        self._log(logs)
+        if bar is not None:
+            bar.set_postfix_str(f"D {logs['d_loss']:.3f} G {logs['g_loss']:.3f}")
+        return logs
+
+    def _progress_bar(self):
+        t = self.config.trainer
+        if not (t.progress and sys.stderr.isatty()):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=t.steps, initial=self.step, desc=f"{self.config.modality}", unit="step",
+                    dynamic_ncols=True)
+
+    def _prepare_run_dir(self) -> None:
+        """Create the run folder, check it is writable, write the resolved config."""
+        try:
+            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / ".write-test"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+            (self.run_dir / "config.toml").write_text(to_toml(self.config.to_dict()), encoding="utf-8")
+        except OSError as exc:
+            raise SparringError(f"run folder '{self.run_dir}' is not writable: {exc.strerror or exc}") from None
+
+    # --- signals ---------------------------------------------------------------------------
+
+    def _install_signal_handlers(self):
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        old = {}
+
+        def handler(signum, frame):
+            if self._stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # a second Ctrl-C: stop now
+            self._stop_signal = signal.Signals(signum).name
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+        return old
+
+    def _restore_signal_handlers(self, old) -> None:
+        for sig, h in (old or {}).items():
+            signal.signal(sig, h)
+
+    # --- sampling and evaluation -------------------------------------------------------------
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator used for samples and evaluation: the EMA copy when there is one."""
+        return self.ema.model if self.ema is not None else self.G
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> torch.Tensor:
+        """``n`` samples from the sampling generator, on the CPU; never touches global RNG."""
+        rng = torch.Generator().manual_seed(self.config.seed + 1 if seed is None else seed)
+        G = self.sampler
+        was_training = G.training
+        G.eval()
+        out = []
+        try:
+            for start in range(0, n, batch_size):
+                m = min(batch_size, n - start)
+                z = self.latent(m, rng)
+                y = None
+                if self.num_classes is not None:
+                    y = (torch.arange(start, start + m) % self.num_classes).to(self.device)
+                with self._autocast():
+                    out.append(G(z, y).float().cpu())
+        finally:
+            G.train(was_training)
+        return torch.cat(out)
+
+    def write_samples(self, n: int | None = None, path: Path | None = None) -> list[Path]:
+        if self.writer is None:
+            return []
+        samples = self.sample(n or self.config.trainer.n_samples)
+        path = path or self.run_dir / "samples" / f"step_{self.step:07d}"
+        kwargs = {"dataset": self.dataset} if _accepts_dataset(self.writer.write) else {}
+        paths = [Path(p) for p in self.writer.write(samples, path, **kwargs)]
+        self._call("sparring_samples_written", trainer=self, step=self.step, paths=paths)
+        return paths
+
+    def evaluate(self, n: int | None = None, reference: bool = False) -> dict:
+        """Every configured metric on ``n`` generated vs ``n`` real samples.
+
+        With ``reference`` the same metrics of real vs other real samples are added under
+        ``real/<key>``: the floor a perfect generator would reach with this many samples.
+        """
+        n = min(n or self.config.trainer.eval_samples, self.stream.n // (2 if reference else 1))
+        with torch.random.fork_rng(devices=[]):
+            generated = self.real_to_d(self.sample(n, seed=self.config.seed + 2).to(self.device)).cpu()
+            real = self.real_to_d(self.stream.sample(2 * n if reference else n, seed=self.config.seed + 3)
+                                  .to(self.device)).cpu()
+            results: dict = {}
+            for spec in self.metrics:
+                results.update(spec.compute(generated, real[:n], self.dataset))
+                if reference:
+                    ref = spec.compute(real[n:2 * n], real[:n], self.dataset)
+                    results.update({f"real/{k}": v for k, v in ref.items()})
+        results = {k: float(v) for k, v in results.items()}
+        self._log({"step": self.step, "eval": results, "eval_samples": n})
+        self._call("sparring_eval_end", trainer=self, step=self.step, metrics=results)
+        return results
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        state = {
+            "format": 1,
+            "step": self.step,
+            "pretrain_step": self.pretrain_step,
+            "d_updates": self.d_updates,
+            "skipped_steps": self.skipped_steps,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.ema.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "opt_pre": self.opt_pre.state_dict() if self.opt_pre is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "augment": self.augment.state_dict() if hasattr(self.augment, "state_dict") else None,
+            "stream": self.stream.state_dict(),
+            "rng": ckpt.rng_state(),
+            "config": self.config.to_dict(),
+            "plugins": {},
+        }
+        self._call("sparring_checkpoint_save", trainer=self, state=state)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state["step"])
+        self.pretrain_step = int(state.get("pretrain_step", 0))
+        self.d_updates = int(state.get("d_updates", 0))
+        self.skipped_steps = int(state.get("skipped_steps", 0))
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if self.ema is not None and state.get("G_ema") is not None:
+            self.ema.load_state_dict(state["G_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.opt_pre is not None and state.get("opt_pre") is not None:
+            self.opt_pre.load_state_dict(state["opt_pre"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        if state.get("augment") is not None and hasattr(self.augment, "load_state_dict"):
+            self.augment.load_state_dict(state["augment"])
+        self.stream.load_state_dict(state["stream"])
+        ckpt.set_rng_state(state["rng"])
+        self._call("sparring_checkpoint_load", trainer=self, state=state)
+
+    def save_checkpoint(self) -> Path:
+        try:
+            return ckpt.save_checkpoint(self.state_dict(), self.run_dir / "checkpoints", self.step,
+                                        self.config.trainer.keep_checkpoints)
+        except OSError as exc:
+            raise SparringError(f"could not write a checkpoint to '{self.run_dir / 'checkpoints'}': "
+                                f"{exc.strerror or exc}; the previous checkpoint is kept") from None
+
+    def resume(self) -> None:
+        path = ckpt.latest_checkpoint(self.run_dir)
+        if path is None:
+            raise SparringError(f"no checkpoint to resume in '{self.run_dir / 'checkpoints'}'")
+        self.load_state_dict(ckpt.load_checkpoint(path))
+
+
+def _needs_real(loss_spec) -> bool:
+    """Relativistic G losses read D's output on real data too."""
+    params = inspect.signature(loss_spec.g_loss).parameters
+    real = params.get("real")
+    return real is not None and real.default is inspect.Parameter.empty
