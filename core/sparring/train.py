@@ -215,13 +215,14 @@ class Trainer:
 
     def _finite_and_clip(self, loss: torch.Tensor, module: torch.nn.Module, opt) -> tuple[bool, torch.Tensor]:
         """Check loss and gradients for inf/NaN (one host sync) and clip when asked."""
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        with_grad = [p for p in module.parameters() if p.grad is not None]
+        grads = [p.grad for p in with_grad]
         if self.scaler.is_enabled():
             self.scaler.unscale_(opt)
         norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
         finite = bool(torch.isfinite(norm + loss.detach().float()).item())
         if finite and self.config.trainer.grad_clip > 0:
-            torch.nn.utils.clip_grads_with_norm_(grads, self.config.trainer.grad_clip, norm)
+            torch.nn.utils.clip_grads_with_norm_(with_grad, self.config.trainer.grad_clip, norm)
         return finite, norm
 
     def _apply(self, opt, finite: bool) -> None:
@@ -339,6 +340,8 @@ class Trainer:
             while self.step < t.steps and self._stop_signal is None:
                 for _ in range(t.n_critic):
                     x_real, y_real = self.stream.next()
+                    if self.num_classes is None:
+                        y_real = None  # labelled data, unconditional models
                     d_logs = self.d_step(x_real, y_real)
                 g_logs = self.g_step(x_real, y_real)
                 finite = d_logs.pop("finite") and g_logs.pop("finite")
@@ -413,8 +416,10 @@ class Trainer:
     # --- logging ---------------------------------------------------------------------------
 
     def _log(self, record: dict) -> None:
+        """Append one JSON object to metrics.jsonl (non-finite numbers become null)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+            fh.write(json.dumps(_finite_or_none(record)) + "\n")
 
     def _log_step(self, step_time: float, bar) -> dict:
         """Turn the latest step's tensors into floats (the only sync on log steps)."""
@@ -591,6 +596,15 @@ class Trainer:
         if path is None:
             raise SparringError(f"no checkpoint to resume in '{self.run_dir / 'checkpoints'}'")
         self.load_state_dict(ckpt.load_checkpoint(path))
+
+
+def _finite_or_none(value):
+    """JSON has no inf or NaN: write them as null."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _needs_real(loss_spec) -> bool:

@@ -1,0 +1,235 @@
+"""The loop: end to end, exact resume, the NaN guard, signals, hooks, options."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+from conftest import tiny_toy
+from sparring.checkpoint import latest_checkpoint, load_checkpoint
+from sparring.config import resolve
+from sparring.errors import ConfigError, TrainingDiverged
+from sparring.train import Trainer, pack
+
+
+def run(registry, raw, resume=False):
+    trainer = Trainer(resolve(raw, registry), registry, resume=resume)
+    metrics = trainer.train()
+    return trainer, metrics
+
+
+def params(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def test_toy_run_writes_samples_metrics_and_checkpoints(registry, tmp_path):
+    trainer, metrics = run(registry, tiny_toy(tmp_path / "run", steps=10))
+    run_dir = tmp_path / "run"
+    assert (run_dir / "config.toml").is_file()
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_0000005.png", "step_0000010.png"]
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in records if "d_loss" in r]
+    assert steps == [5, 10]
+    assert all(r["d_loss"] > 0 and r["step_time"] > 0 for r in records if "d_loss" in r)
+    assert {"modes", "high_quality", "reverse_kl", "fd"} <= set(metrics)
+    assert records[-1]["eval"]["modes"] == metrics["modes"]
+    assert latest_checkpoint(run_dir).name == "step_0000010.pt"
+    state = load_checkpoint(latest_checkpoint(run_dir))
+    assert state["step"] == 10 and state["G_ema"] is not None
+
+
+def test_training_moves_toward_the_data(registry, tmp_path):
+    # Fixed seed, a few hundred steps: the generated cloud's Frechet distance to the
+    # ring must fall well below that of the untrained generator.
+    raw = tiny_toy(tmp_path / "a", steps=300, sample_every=1000, checkpoint_every=1000, ema_halflife=0.0)
+    raw["generator"].update(hidden=64)
+    raw["discriminator"].update(hidden=64)
+    trainer = Trainer(resolve(raw, registry), registry)
+    before = trainer.evaluate(500)["fd"]
+    after = trainer.train()["fd"]
+    assert after < 0.5 * before
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"regularizer": "r1", "reg_interval": 3, "n_critic": 2},
+    {"grad_accum": 2, "pack": 2, "loss": "rsgan"},
+])
+def test_resume_is_bitwise_equal_to_an_uninterrupted_run(registry, tmp_path, extra):
+    full, _ = run(registry, tiny_toy(tmp_path / "full", steps=12, checkpoint_every=6, **extra))
+    first, _ = run(registry, tiny_toy(tmp_path / "half", steps=6, checkpoint_every=6, **extra))
+    second, _ = run(registry, tiny_toy(tmp_path / "half", steps=12, checkpoint_every=6, **extra), resume=True)
+    assert second.step == 12
+    for name in ("G", "D"):
+        a, b = params(getattr(full, name)), params(getattr(second, name))
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.equal(a[k], b[k]), f"{name}.{k} differs after resume"
+    for k, v in params(full.ema.model).items():
+        assert torch.equal(v, full.ema.model.state_dict()[k])
+        assert torch.equal(v, second.ema.model.state_dict()[k])
+
+
+def test_nan_guard_stops_with_a_clear_message_and_keeps_the_state(recorder, recorder_registry, tmp_path):
+    raw = {"modality": "line", "out": str(tmp_path / "nan"),
+           "trainer": {"steps": 50, "batch_size": 8, "loss": "always-nan", "nan_patience": 4, "progress": False}}
+    trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
+    before = params(trainer.G)
+    with pytest.raises(TrainingDiverged, match="4 consecutive steps"):
+        trainer.train()
+    assert trainer.skipped_steps == 4
+    for k, v in params(trainer.G).items():
+        assert torch.equal(v, before[k])  # skipped steps change nothing
+    assert latest_checkpoint(tmp_path / "nan") is not None
+    assert ("exception", "TrainingDiverged") in recorder.calls
+
+
+def test_isolated_non_finite_steps_are_skipped_and_counted(registry, tmp_path, monkeypatch):
+    trainer = Trainer(resolve(tiny_toy(tmp_path / "r", steps=10), registry), registry)
+    original = trainer.loss
+    calls = {"n": 0}
+
+    def sometimes_nan(real, fake):
+        calls["n"] += 1
+        out = original.d_loss(real, fake)
+        return out * float("nan") if calls["n"] in (3, 7) else out
+
+    monkeypatch.setattr(trainer, "loss", type(original)(original.name, sometimes_nan, original.g_loss))
+    trainer.train()
+    assert trainer.step == 10 and trainer.skipped_steps == 2
+    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
+
+
+def test_lifecycle_hooks_are_called_in_order(recorder, recorder_registry, tmp_path):
+    raw = {"modality": "line", "out": str(tmp_path / "h"),
+           "trainer": {"steps": 4, "batch_size": 8, "sample_every": 2, "checkpoint_every": 4, "progress": False}}
+    trainer, _ = run(recorder_registry, raw)
+    names = recorder.names()
+    assert names[0] == "train_start" and names[-1] == "train_end"
+    assert names.count("step_end") == 4 and names.count("samples_written") == 2
+    written = [c for c in recorder.calls if c[0] == "samples_written"]
+    assert written[0][1] == 2 and written[0][2][0].suffix == ".txt" and written[0][2][0].is_file()
+    state = load_checkpoint(latest_checkpoint(tmp_path / "h"))
+    assert state["plugins"]["recorder"]["n_calls"] > 0
+    Trainer(resolve(raw, recorder_registry), recorder_registry, resume=True)
+    assert recorder.calls[-1][0] == "checkpoint_load"
+
+
+def test_conditional_training_with_labels_read_item_by_item(recorder_registry, tmp_path):
+    raw = {"modality": "line", "out": str(tmp_path / "c"), "trainer": {"steps": 3, "batch_size": 8, "progress": False}}
+    trainer, _ = run(recorder_registry, raw)
+    assert trainer.num_classes == 2 and trainer.info.num_classes == 2
+    raw["trainer"]["conditional"] = "no"
+    raw["out"] = str(tmp_path / "u")
+    trainer, _ = run(recorder_registry, raw)
+    assert trainer.num_classes is None
+
+
+def test_conditional_yes_without_labels_is_a_config_error(registry, tmp_path):
+    with pytest.raises(ConfigError, match="no labels"):
+        Trainer(resolve(tiny_toy(tmp_path / "x", conditional="yes"), registry), registry)
+
+
+def test_sigint_saves_a_checkpoint_and_stops_cleanly(recorder, recorder_registry, tmp_path):
+    class Interrupter:
+        from sparring import hookimpl
+
+        @hookimpl
+        def sparring_step_end(self, trainer, step, logs):
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    recorder_registry.pm.register(Interrupter())
+    raw = {"modality": "line", "out": str(tmp_path / "s"),
+           "trainer": {"steps": 100, "batch_size": 8, "checkpoint_every": 50, "progress": False}}
+    trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
+    trainer._hooks["sparring_step_end"] = True
+    trainer.train()
+    assert trainer.step == 3 and trainer._stop_signal == "SIGINT"
+    assert load_checkpoint(latest_checkpoint(tmp_path / "s"))["step"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_failing_hook_keeps_the_runs_checkpoint(recorder, recorder_registry, tmp_path):
+    class Failing:
+        from sparring import hookimpl
+
+        @hookimpl
+        def sparring_step_end(self, trainer, step, logs):
+            if step == 4:
+                raise RuntimeError("plugin bug")
+
+    recorder_registry.pm.register(Failing(), name="failing")
+    raw = {"modality": "line", "out": str(tmp_path / "f"),
+           "trainer": {"steps": 100, "batch_size": 8, "checkpoint_every": 50, "progress": False}}
+    trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
+    with pytest.raises(RuntimeError, match="plugin bug"):
+        trainer.train()
+    assert load_checkpoint(latest_checkpoint(tmp_path / "f"))["step"] == 4
+    assert ("exception", "RuntimeError") in recorder.calls
+
+
+def test_lazy_regularization_corrects_lr_and_betas(registry, tmp_path):
+    trainer = Trainer(resolve(tiny_toy(tmp_path / "l", regularizer="r1", reg_interval=4, lr_d=1e-3), registry), registry)
+    group = trainer.opt_d.param_groups[0]
+    assert group["lr"] == pytest.approx(1e-3 * 4 / 5)
+    assert group["betas"][1] == pytest.approx(0.999 ** 0.8)
+    trainer.train()
+    assert trainer.d_updates == 10
+    logs = [json.loads(x) for x in (tmp_path / "l" / "metrics.jsonl").read_text().splitlines() if "reg" in x]
+    # Penalty steps are 0, 4, 8: the logged value at step 5 (update 4) is a real penalty.
+    assert logs[0]["reg"] > 0
+
+
+def test_gradient_penalty_and_wasserstein_train(registry, tmp_path):
+    trainer, _ = run(registry, tiny_toy(tmp_path / "w", loss="wasserstein", regularizer="gp", n_critic=3))
+    assert trainer.d_updates == 30 and trainer.skipped_steps == 0
+
+
+def test_gradient_clipping_bounds_the_update(registry, tmp_path):
+    trainer = Trainer(resolve(tiny_toy(tmp_path / "g", steps=1, grad_clip=1e-3, lr_d=1.0, optimizer="sgd",
+                                       betas_d=[0.0, 0.999]), registry), registry)
+    before = torch.cat([p.detach().flatten().clone() for p in trainer.D.parameters()])
+    x, y = trainer.stream.next()
+    logs = trainer.d_step(x, y)
+    after = torch.cat([p.detach().flatten() for p in trainer.D.parameters()])
+    assert logs["grad_norm_d"] > 1e-3
+    assert (after - before).norm().item() == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_ema_trails_the_generator(registry, tmp_path):
+    trainer, _ = run(registry, tiny_toy(tmp_path / "e", steps=10, ema_halflife=1e6, ema_rampup=0.0))
+    moved = [not torch.equal(a, b) for a, b in zip(trainer.G.parameters(), trainer.ema.model.parameters())]
+    assert all(moved)
+    trainer, _ = run(registry, tiny_toy(tmp_path / "e2", steps=10, ema_halflife=1e-6, ema_rampup=0.0))
+    for a, b in zip(trainer.G.parameters(), trainer.ema.model.parameters()):
+        assert torch.allclose(a, b)
+
+
+def test_pack_concatenates_consecutive_samples():
+    x = torch.arange(24.0).reshape(4, 3, 2)
+    p = pack(x, 2)
+    assert p.shape == (2, 6, 2)
+    assert torch.equal(p[1, 3:], x[3])
+
+
+def test_existing_run_needs_resume(tmp_path):
+    from sparring.cli import main
+
+    out = str(tmp_path / "dup")
+    assert main(["train", "toy", "--steps", "2", "--out", out, "--set", "trainer.progress=false",
+                 "--set", "generator.hidden=8", "--set", "discriminator.hidden=8"]) == 0
+    assert main(["train", "toy", "--steps", "2", "--out", out]) == 2
+
+
+def test_unwritable_run_folder_is_reported_before_training(registry, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    trainer = Trainer(resolve(tiny_toy(blocker / "run"), registry), registry)
+    from sparring.errors import SparringError
+
+    with pytest.raises(SparringError, match="not writable"):
+        trainer.train()
