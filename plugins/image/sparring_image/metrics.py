@@ -14,11 +14,12 @@ gives 128-d features; an RGB image (Stacked MNIST) 3 x 128.
 ``cnn-features`` (metric name) returns, on these features, the Frechet distance
 (``fd``), KID (``kid``), precision/recall/density/coverage and an Inception-style score
 (``is``, from the classifier's softmax). The real-versus-real value is always reported
-beside each generated one (``*_real``): the real sample is split in halves A and B; the
+beside each generated one under ``real/<key>`` (the
+core's table prints it in its "real vs real" column): the real sample is split in halves A and B; the
 generated value compares the first half of the generated sample with B, the real value
 compares A with B, so both use the same sample size and reference set.
 
-``modes`` counts the classes the classifier assigns: 10 for gray images, 1,000 for RGB
+``digit-modes`` counts the classes the classifier assigns: 10 for gray images, 1,000 for RGB
 ones (digit of R, G, B channels: ``100*a + 10*b + c``, the Stacked MNIST protocol of
 VEEGAN / PacGAN, who use 26,000 samples), and the KL divergence ``KL(q || uniform)`` of
 the assigned mode distribution ``q`` to the uniform one, for generated and real samples.
@@ -88,7 +89,7 @@ def _train(cfg: ClassifierConfig) -> tuple[SmallCNN, float]:
     start = time.time()
     # Our own RNG stream: training the classifier in the middle of a GAN run must not
     # change the run's random numbers (exact resume).
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
         torch.manual_seed(cfg.seed)
         model = SmallCNN(cfg.width, cfg.feature_dim)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -208,21 +209,21 @@ def feature_metrics(generated, real, dataset=None, classifier: ClassifierConfig 
     _, acc = load_classifier(classifier)
     out = {
         "fd": frechet_distance_from_features(f_gen, f_b),
-        "fd_real": frechet_distance_from_features(f_a, f_b),
+        "real/fd": frechet_distance_from_features(f_a, f_b),
     }
     m = len(f_b)
     subset = min(1000, max(2, m // 2))  # smaller than the set, so the subsets differ
     kid, kid_std = kernel_inception_distance(f_gen, f_b, num_subsets=kid_subsets, subset_size=subset)
     kid_real, _ = kernel_inception_distance(f_a, f_b, num_subsets=kid_subsets, subset_size=subset)
-    out.update(kid=kid, kid_std=kid_std, kid_real=kid_real)
+    out.update({"kid": kid, "kid_std": kid_std, "real/kid": kid_real})
     if m > prdc_k + 1:
         gen_prdc = precision_recall_density_coverage(f_b, f_gen, k=prdc_k)
         real_prdc = precision_recall_density_coverage(f_b, f_a, k=prdc_k)
         for key in ("precision", "recall", "density", "coverage"):
             out[key] = gen_prdc[key]
-            out[f"{key}_real"] = real_prdc[key]
+            out[f"real/{key}"] = real_prdc[key]
     out["is"] = inception_score(p_gen.reshape(-1, p_gen.shape[-1]))
-    out["is_real"] = inception_score(p_a.reshape(-1, p_a.shape[-1]))
+    out["real/is"] = inception_score(p_a.reshape(-1, p_a.shape[-1]))
     out["classifier_acc"] = acc
     return {k: float(v) for k, v in out.items()}
 
@@ -254,7 +255,7 @@ def mode_metrics(generated, real, dataset=None, classifier: ClassifierConfig | N
     real_labels, _ = mode_labels(real, classifier)
     modes, kl = mode_statistics(gen_labels, num_modes)
     modes_real, kl_real = mode_statistics(real_labels, num_modes)
-    return {"modes": float(modes), "kl": kl, "modes_real": float(modes_real), "kl_real": kl_real,
+    return {"modes": float(modes), "real/modes": float(modes_real), "kl": kl, "real/kl": kl_real,
             "num_modes": float(num_modes)}
 
 
