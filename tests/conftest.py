@@ -30,6 +30,11 @@ def tiny_toy(out, steps=10, **trainer) -> dict:
     }
 
 
+@pytest.fixture(name="tiny_toy")
+def tiny_toy_fixture():
+    return tiny_toy
+
+
 @pytest.fixture
 def registry():
     return load_registry(entry_points=False)

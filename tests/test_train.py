@@ -8,7 +8,6 @@ import signal
 import pytest
 import torch
 
-from conftest import tiny_toy
 from sparring.checkpoint import latest_checkpoint, load_checkpoint
 from sparring.config import resolve
 from sparring.errors import ConfigError, TrainingDiverged
@@ -25,7 +24,7 @@ def params(module):
     return {k: v.clone() for k, v in module.state_dict().items()}
 
 
-def test_toy_run_writes_samples_metrics_and_checkpoints(registry, tmp_path):
+def test_toy_run_writes_samples_metrics_and_checkpoints(registry, tmp_path, tiny_toy):
     trainer, metrics = run(registry, tiny_toy(tmp_path / "run", steps=10))
     run_dir = tmp_path / "run"
     assert (run_dir / "config.toml").is_file()
@@ -41,7 +40,7 @@ def test_toy_run_writes_samples_metrics_and_checkpoints(registry, tmp_path):
     assert state["step"] == 10 and state["G_ema"] is not None
 
 
-def test_training_moves_toward_the_data(registry, tmp_path):
+def test_training_moves_toward_the_data(registry, tmp_path, tiny_toy):
     # Fixed seed, a few hundred steps: the generated cloud's Frechet distance to the
     # ring must fall well below that of the untrained generator.
     raw = tiny_toy(tmp_path / "a", steps=300, sample_every=1000, checkpoint_every=1000, ema_halflife=0.0)
@@ -58,7 +57,7 @@ def test_training_moves_toward_the_data(registry, tmp_path):
     {"regularizer": "r1", "reg_interval": 3, "n_critic": 2},
     {"grad_accum": 2, "pack": 2, "loss": "rsgan"},
 ])
-def test_resume_is_bitwise_equal_to_an_uninterrupted_run(registry, tmp_path, extra):
+def test_resume_is_bitwise_equal_to_an_uninterrupted_run(registry, tmp_path, extra, tiny_toy):
     full, _ = run(registry, tiny_toy(tmp_path / "full", steps=12, checkpoint_every=6, **extra))
     first, _ = run(registry, tiny_toy(tmp_path / "half", steps=6, checkpoint_every=6, **extra))
     second, _ = run(registry, tiny_toy(tmp_path / "half", steps=12, checkpoint_every=6, **extra), resume=True)
@@ -87,7 +86,7 @@ def test_nan_guard_stops_with_a_clear_message_and_keeps_the_state(recorder, reco
     assert ("exception", "TrainingDiverged") in recorder.calls
 
 
-def test_isolated_non_finite_steps_are_skipped_and_counted(registry, tmp_path, monkeypatch):
+def test_isolated_non_finite_steps_are_skipped_and_counted(registry, tmp_path, monkeypatch, tiny_toy):
     trainer = Trainer(resolve(tiny_toy(tmp_path / "r", steps=10), registry), registry)
     original = trainer.loss
     calls = {"n": 0}
@@ -128,7 +127,7 @@ def test_conditional_training_with_labels_read_item_by_item(recorder_registry, t
     assert trainer.num_classes is None
 
 
-def test_conditional_yes_without_labels_is_a_config_error(registry, tmp_path):
+def test_conditional_yes_without_labels_is_a_config_error(registry, tmp_path, tiny_toy):
     with pytest.raises(ConfigError, match="no labels"):
         Trainer(resolve(tiny_toy(tmp_path / "x", conditional="yes"), registry), registry)
 
@@ -172,7 +171,7 @@ def test_a_failing_hook_keeps_the_runs_checkpoint(recorder, recorder_registry, t
     assert ("exception", "RuntimeError") in recorder.calls
 
 
-def test_lazy_regularization_corrects_lr_and_betas(registry, tmp_path):
+def test_lazy_regularization_corrects_lr_and_betas(registry, tmp_path, tiny_toy):
     trainer = Trainer(resolve(tiny_toy(tmp_path / "l", regularizer="r1", reg_interval=4, lr_d=1e-3), registry), registry)
     group = trainer.opt_d.param_groups[0]
     assert group["lr"] == pytest.approx(1e-3 * 4 / 5)
@@ -184,12 +183,12 @@ def test_lazy_regularization_corrects_lr_and_betas(registry, tmp_path):
     assert logs[0]["reg"] > 0
 
 
-def test_gradient_penalty_and_wasserstein_train(registry, tmp_path):
+def test_gradient_penalty_and_wasserstein_train(registry, tmp_path, tiny_toy):
     trainer, _ = run(registry, tiny_toy(tmp_path / "w", loss="wasserstein", regularizer="gp", n_critic=3))
     assert trainer.d_updates == 30 and trainer.skipped_steps == 0
 
 
-def test_gradient_clipping_bounds_the_update(registry, tmp_path):
+def test_gradient_clipping_bounds_the_update(registry, tmp_path, tiny_toy):
     trainer = Trainer(resolve(tiny_toy(tmp_path / "g", steps=1, grad_clip=1e-3, lr_d=1.0, optimizer="sgd",
                                        betas_d=[0.0, 0.999]), registry), registry)
     before = torch.cat([p.detach().flatten().clone() for p in trainer.D.parameters()])
@@ -200,7 +199,7 @@ def test_gradient_clipping_bounds_the_update(registry, tmp_path):
     assert (after - before).norm().item() == pytest.approx(1e-3, rel=1e-3)
 
 
-def test_ema_trails_the_generator(registry, tmp_path):
+def test_ema_trails_the_generator(registry, tmp_path, tiny_toy):
     trainer, _ = run(registry, tiny_toy(tmp_path / "e", steps=10, ema_halflife=1e6, ema_rampup=0.0))
     moved = [not torch.equal(a, b) for a, b in zip(trainer.G.parameters(), trainer.ema.model.parameters())]
     assert all(moved)
@@ -225,7 +224,7 @@ def test_existing_run_needs_resume(tmp_path):
     assert main(["train", "toy", "--steps", "2", "--out", out]) == 2
 
 
-def test_unwritable_run_folder_is_reported_before_training(registry, tmp_path):
+def test_unwritable_run_folder_is_reported_before_training(registry, tmp_path, tiny_toy):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     trainer = Trainer(resolve(tiny_toy(blocker / "run"), registry), registry)
