@@ -133,4 +133,4 @@ def test_every_hook_is_documented_with_an_example():
         assert doc and doc.strip().splitlines()[0].endswith("."), name
         assert "Example::" in doc, name
     declared = {n for n in dir(hookspecs) if n.startswith("sparring_")}
-    assert declared == set(hookspecs.REGISTRATION_HOOKS + hookspecs.LIFECYCLE_HOOKS + ("sparring_cli_commands",))
+    assert declared == set(hookspecs.REGISTRATION_HOOKS + hookspecs.LIFECYCLE_HOOKS + ("sparring_cli_commands", "sparring_report_gallery"))

@@ -58,6 +58,10 @@ def cmd_train(args, registry) -> int:
     from .train import Trainer
 
     config = resolve(_raw_config(args), registry)
+    if "tensorboard" in (args.log or []):
+        from .tensorboard import register_tensorboard
+
+        register_tensorboard(registry)  # before the Trainer: it looks up which hooks are implemented
     if not args.resume and latest_checkpoint(Path(config.out)) is not None:
         raise ConfigError(f"run folder '{config.out}' already holds checkpoints: continue it with "
                           f"`sparring train --resume {config.out}` or choose another --out")
@@ -147,6 +151,15 @@ def cmd_eval(args, registry) -> int:
     return 0
 
 
+def cmd_report(args, registry) -> int:
+    from .report import write_report
+
+    path = write_report(args.run, out=args.out, registry=registry, max_steps=args.max_steps,
+                        inline=args.assets == "inline")
+    print(path)
+    return 0
+
+
 def cmd_plugins(args, registry) -> int:
     plugins = [p.to_dict() for p in registry.plugins.values()]
     if args.json:
@@ -183,6 +196,8 @@ def build_parser(registry) -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--seed", type=int)
+    p.add_argument("--log", action="append", choices=("tensorboard",),
+                   help="also log to TensorBoard (RUN_DIR/tensorboard; needs the tensorboard package)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="write samples of a run's (EMA) generator")
@@ -198,6 +213,15 @@ def build_parser(registry) -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=None, help="samples (default trainer.eval_samples)")
     p.add_argument("--json", help="where to save the results (default RUN_DIR/eval.json)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("report", help="write RUN_DIR/report.html: config, curves, samples, evaluation")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--out", help="where to write the page (default RUN_DIR/report.html)")
+    p.add_argument("--max-steps", type=int, default=8, dest="max_steps",
+                   help="sample steps shown, evenly spread, first and last included (0: all)")
+    p.add_argument("--assets", choices=("inline", "folder"), default="inline",
+                   help="inline: one self-contained file; folder: files in report_assets/ beside it")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("plugins", help="list installed plugins and what they register")
     p.add_argument("--json", action="store_true")
@@ -217,7 +241,7 @@ def main(argv=None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        if args.func in (cmd_train, cmd_sample, cmd_eval, cmd_plugins):
+        if args.func in (cmd_train, cmd_sample, cmd_eval, cmd_report, cmd_plugins):
             return args.func(args, registry) or 0
         return args.func(args) or 0
     except TrainingDiverged as exc:

@@ -208,6 +208,27 @@ def sparring_exception(trainer, error):
     """
 
 
+# --- report hooks --------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def sparring_report_gallery(run_dir, modality, step, paths, assets):
+    """Return an HTML fragment showing one sample step's files, or None to pass.
+
+    Called by ``sparring report`` once per shown step; the first non-None answer wins,
+    and when every plugin passes the core's default gallery (images, WAV, text) renders
+    the files. Answer only for your own ``modality``. ``assets.url(path_or_bytes, mime)``
+    gives a URL that works offline (inline data URI or a file in report_assets/);
+    ``sparring.report.default_gallery(paths, assets)`` renders files you leave over.
+
+    Example::
+
+        if modality != "music": return None
+        rolls = [p for p in paths if p.suffix == ".png"]
+        return "".join(f'<img src="{assets.url(p)}" alt="piano roll">' for p in rolls)
+    """
+
+
 REGISTRATION_HOOKS = (
     "sparring_modalities",
     "sparring_generators",
@@ -231,3 +252,6 @@ LIFECYCLE_HOOKS = (
     "sparring_train_end",
     "sparring_exception",
 )
+
+#: Hooks ``sparring report`` calls (firstresult: one plugin renders each step).
+REPORT_HOOKS = ("sparring_report_gallery",)
