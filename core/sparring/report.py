@@ -295,7 +295,8 @@ def _text_rows(path: Path) -> tuple[list[str], int]:
 def default_gallery(paths, assets: Assets) -> str:
     """HTML showing sample files by type: images, audio players, MIDI, text, links."""
     parts = []
-    for path in map(Path, paths):
+    order = ("image", "audio", "midi", "text", "other")
+    for path in sorted(map(Path, paths), key=lambda p: (order.index(sample_kind(p)), p.name)):
         kind = sample_kind(path)
         label = html.escape(path.name)
         try:
@@ -371,6 +372,11 @@ def _plot(title: str, lines: list[tuple[str, np.ndarray, np.ndarray]], scale: st
     finite = np.concatenate([y[np.isfinite(y)] for _, _, y in lines]) if lines else np.array([])
     if scale == "log" and finite.size and (finite > 0).all():
         ax.set_yscale("log")
+    if not finite.size:  # e.g. a reverse KL that is infinite while modes are missed
+        ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", color="grey")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
@@ -429,7 +435,8 @@ def eval_table(results: dict, directions: dict) -> str:
             continue
         ref = results.get(f"real/{key}")
         better = {True: "higher", False: "lower"}.get(directions.get(key), "")
-        rows.append(f"<tr><td>{html.escape(key)}</td><td>{_number(value)}</td><td>{_number(ref)}</td>"
+        ref = "" if f"real/{key}" not in results else _number(ref)
+        rows.append(f"<tr><td>{html.escape(key)}</td><td>{_number(value)}</td><td>{ref}</td>"
                     f"<td>{better}</td></tr>")
     return ('<table class="eval"><tr><th>metric</th><th>generated</th><th>real vs real</th><th>better</th></tr>'
             + "".join(rows) + "</table>")
@@ -437,7 +444,7 @@ def eval_table(results: dict, directions: dict) -> str:
 
 def _number(value) -> str:
     if value is None:
-        return ""
+        return "non-finite"  # metrics.jsonl writes inf and NaN as null
     if isinstance(value, (int, float)):
         return f"{value:.4g}"
     return html.escape(str(value))
@@ -469,7 +476,7 @@ body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 .meta{color:#666} dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}
 dt{font-weight:600} dd{margin:0} pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
-.plots{display:flex;flex-wrap:wrap;gap:.5em} .plots img{width:420px;max-width:100%}
+.plots{display:flex;flex-wrap:wrap;gap:.5em} .plots img{width:380px;max-width:100%}
 .steps{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
 .step{border:1px solid #ddd;border-radius:6px;padding:.5em;max-width:100%}
 .step h3{margin:.1em 0 .4em;font-size:1em} figure{margin:0 0 .5em}

@@ -1,0 +1,367 @@
+"""``sparring report``: the page's content, the gallery hook, and the page in headless Chromium."""
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import time
+import wave
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sparring import cli, hookimpl
+from sparring.config import resolve
+from sparring.errors import SparringError
+from sparring.registry import load_registry
+from sparring.report import pick_steps, write_report
+from sparring.train import Trainer
+
+
+def toy_config(out, steps=20) -> dict:
+    """Like conftest's tiny_toy, with evaluations along the way (a module fixture can't use it)."""
+    return {
+        "modality": "toy", "out": str(out), "seed": 0,
+        "trainer": {"steps": steps, "batch_size": 32, "log_every": 5, "sample_every": 5, "eval_every": 10,
+                    "checkpoint_every": 10, "eval_samples": 200, "progress": False},
+        "generator": {"name": "mlp", "hidden": 16, "layers": 2},
+        "discriminator": {"name": "mlp", "hidden": 16, "layers": 2},
+        "dataset": {"name": "ring", "size": 2000},
+    }
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    """A 20-step toy run, evaluated with real-vs-real (eval.json), and its report."""
+    out = tmp_path_factory.mktemp("report") / "ring"
+    registry = load_registry(entry_points=False)
+    Trainer(resolve(toy_config(out), registry), registry).train()
+    assert cli.main(["eval", str(out), "-n", "200"]) == 0
+    assert cli.main(["report", str(out)]) == 0
+    return out
+
+
+class Page(HTMLParser):
+    """The tags of a page that matter here: images, audio, links, table cells, headings."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag):
+        return [attrs for t, attrs in self.tags if t == tag]
+
+
+def test_toy_report_holds_config_curves_gallery_and_eval_beside_real(toy_run):
+    text = (toy_run / "report.html").read_text()
+    page = Page(text)
+    words = " ".join(page.text)
+    assert "[generator]" in words and 'name = "mlp"' in words  # the configuration
+    for step in (5, 10, 15, 20):
+        assert f"step {step}" in words
+    images = page.all("img")
+    titles = [i.get("title") for i in images if i.get("title")]
+    assert {"Losses", "D's mean logit on real and fake", "Gradient norms", "eval: fd"} <= set(titles)
+    samples = [i for i in images if i.get("class") == "sample"]
+    assert [i["alt"] for i in samples] == [f"step_{s:07d}.png" for s in (5, 10, 15, 20)]
+    from PIL import Image
+    import io
+
+    for img in images:  # every asset is inlined and decodes
+        assert img["src"].startswith("data:image/png;base64,")
+        Image.open(io.BytesIO(base64.b64decode(img["src"].split(",", 1)[1]))).verify()
+    evaluation = json.loads((toy_run / "eval.json").read_text())["metrics"]
+    row = text.split("<td>fd</td>", 1)[1].split("</tr>", 1)[0]
+    assert f"{evaluation['fd']:.4g}" in row and f"{evaluation['real/fd']:.4g}" in row and "lower" in row
+    urls = [v for _, attrs in page.tags for k, v in attrs.items() if k in ("src", "href") and v]
+    assert urls and not [u for u in urls if u.startswith(("http:", "https:", "//"))]
+    assert "Content-Security-Policy" in text
+
+
+def test_pick_steps_spreads_evenly_and_keeps_the_ends():
+    assert pick_steps([5, 10, 15], 8) == [5, 10, 15]
+    assert pick_steps(list(range(100)), 5) == [0, 25, 50, 74, 99]
+    assert pick_steps([1, 2, 3], 1) == [3]
+    assert pick_steps([1, 2, 3], 0) == [1, 2, 3]
+
+
+class MusicGallery:
+    """A plugin answering for its own modality only."""
+
+    @hookimpl
+    def sparring_report_gallery(self, modality, step, paths, assets):
+        if modality != "toy":
+            return None
+        return f'<p class="custom">custom toy gallery at step {step} with {len(paths)} file(s)</p>'
+
+
+class BrokenGallery:
+    @hookimpl
+    def sparring_report_gallery(self, modality, step, paths):
+        raise RuntimeError("boom")
+
+
+def test_gallery_hook_lets_a_plugin_render_its_modality(toy_run, tmp_path):
+    registry = load_registry(extra_plugins=[("music-gallery", MusicGallery())], entry_points=False)
+    text = write_report(toy_run, out=tmp_path / "custom.html", registry=registry, max_steps=2).read_text()
+    assert text.count('class="custom"') == 2 and "custom toy gallery at step 20 with 1 file(s)" in text
+    assert 'class="sample"' not in text  # the plugin answered: no default gallery
+    assert "2 of 4 sample steps shown" in text
+
+    registry = load_registry(extra_plugins=[("broken", BrokenGallery())], entry_points=False)
+    text = write_report(toy_run, out=tmp_path / "broken.html", registry=registry).read_text()
+    assert "gallery failed: RuntimeError: boom" in text and text.count('class="sample"') == 4
+
+
+def test_report_of_a_folder_that_is_no_run_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SparringError, match="not a run folder"):
+        write_report(tmp_path, registry=load_registry(entry_points=False))
+    assert cli.main(["report", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory):
+    """A hand-made run folder with audio and text samples (no training), report assets in a folder."""
+    run = tmp_path_factory.mktemp("mixed") / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "config.toml").write_text('modality = "speech"\nmetrics = ["nonexistent"]\n[trainer]\nsteps = 20\n')
+    lines = [{"step": s, "d_loss": 1.0 / s, "g_loss": None if s == 10 else 0.5, "step_time": 0.1} for s in (10, 20)]
+    lines.append({"step": 20, "eval": {"wer": 0.3, "real/wer": 0.1}, "eval_samples": 8})
+    (run / "metrics.jsonl").write_text("\n".join(map(json.dumps, lines)) + '\n{"step": 30, "d_lo')
+    rate = 8000
+    t = np.arange(rate // 2) / rate
+    for step in (10, 20):
+        with wave.open(str(run / "samples" / f"step_{step:07d}.wav"), "wb") as fh:
+            fh.setnchannels(1), fh.setsampwidth(2), fh.setframerate(rate)
+            fh.writeframes((0.3 * np.sin(2 * np.pi * 300 * step / 10 * t) * 32767).astype("<i2").tobytes())
+        (run / "samples" / f"step_{step:07d}.txt").write_text(f"sample one at {step}\n<script>alert(1)</script>\n")
+        (run / "samples" / f"step_{step:07d}.jsonl").write_text(json.dumps({"text": "a jsonl caption"}) + "\n")
+        (run / "samples" / f"step_{step:07d}.nii.gz").write_bytes(b"\x1f\x8b" + b"\x00" * 100)
+    write_report(run, registry=load_registry(entry_points=False), inline=False)
+    return run
+
+
+def test_default_gallery_plays_wav_and_tables_text_with_assets_in_a_folder(mixed_run):
+    text = (mixed_run / "report.html").read_text()
+    page = Page(text)
+    audio = page.all("audio")
+    assert len(audio) == 2 and all(a["src"].startswith("report_assets/") for a in audio)
+    for element in audio + page.all("img"):
+        assert (mixed_run / element["src"]).is_file()
+    assert sum(1 for i in page.all("img") if i.get("class") == "spectrogram") == 2
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "a jsonl caption" in text and 'href="samples/step_0000020.nii.gz"' in text
+    assert "1 unreadable line(s)" in text
+    row = text.split("<td>wer</td>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>0.3</td><td>0.1</td>" in row
+
+
+# --- the page in a real browser ------------------------------------------------------------
+
+
+def chromium_path():
+    for name in (os.environ.get("SPARRING_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe).
+
+    Chromium reads commands on its fd 3 and answers on fd 4, NUL-terminated JSON: no
+    port is opened and no client library is needed.
+    """
+
+    def __init__(self, executable, profile: Path):
+        to_chrome_r, self._out = os.pipe()
+        self._in, from_chrome_w = os.pipe()
+        # Park the child's ends on high numbers so dup2 onto 3 and 4 cannot clobber one another.
+        high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD_CLOEXEC, 100)
+        high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD_CLOEXEC, 100)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        args = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-default-apps", "--mute-audio", f"--user-data-dir={profile}",
+                "--remote-debugging-pipe", "about:blank"]
+        self.stderr = open(profile / "chromium.log", "wb")
+        self.proc = subprocess.Popen(args, pass_fds=(3, 4), preexec_fn=lambda: (os.dup2(high_r, 3), os.dup2(high_w, 4)),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        os.close(high_r)
+        os.close(high_w)
+        self._buffer = b""
+        self._id = 0
+        self.events: list[dict] = []
+
+    def send(self, method, params=None, session=None, timeout=60):
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._out, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            for reply in self._receive(deadline):
+                if reply.get("id") == self._id:
+                    if "error" in reply:
+                        raise RuntimeError(f"{method}: {reply['error']}")
+                    return reply["result"]
+                self.events.append(reply)
+
+    def wait_for(self, method, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not any(e.get("method") == method for e in self.events):
+            self.events.extend(self._receive(deadline))
+
+    def _receive(self, deadline):
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("chromium did not answer in time")
+            if select.select([self._in], [], [], left)[0]:
+                chunk = os.read(self._in, 1 << 20)
+                if not chunk:
+                    raise RuntimeError(f"chromium exited; see {self.stderr.name}")
+                self._buffer += chunk
+        *messages, self._buffer = self._buffer.split(b"\0")
+        return [json.loads(m) for m in messages]
+
+    def close(self):
+        try:
+            self.send("Browser.close", timeout=10)
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            os.close(self._out)
+            os.close(self._in)
+            self.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    executable = chromium_path()
+    if executable is None:
+        reason = "headless Chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("SPARRING_REQUIRE_BROWSER"):
+            pytest.fail(reason + " and SPARRING_REQUIRE_BROWSER is set")
+        pytest.skip(reason)
+    chrome = Chromium(executable, tmp_path_factory.mktemp("chromium-profile"))
+    yield chrome
+    chrome.close()
+
+
+LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
+PAGE_STATE = """JSON.stringify({
+  images: Array.from(document.images).map(i => ({src: i.src.slice(0, 80), complete: i.complete, width: i.naturalWidth})),
+  audio: Array.from(document.querySelectorAll('audio')).map(a => ({error: a.error && a.error.code, state: a.readyState, duration: a.duration})),
+  height: document.documentElement.scrollHeight})"""
+
+
+def open_in_browser(browser, report: Path, screenshot: Path) -> dict:
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        browser.send(f"{domain}.enable", session=session)
+    browser.send("Emulation.setDeviceMetricsOverride",
+                 {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=session)
+    browser.events.clear()
+    browser.send("Page.navigate", {"url": report.resolve().as_uri()}, session=session)
+    browser.wait_for("Page.loadEventFired")
+    deadline = time.monotonic() + 20
+    while True:  # audio metadata loads after the load event
+        state = json.loads(browser.send("Runtime.evaluate", {"expression": PAGE_STATE, "returnByValue": True},
+                                        session=session)["result"]["value"])
+        if all(a["state"] >= 1 or a["error"] for a in state["audio"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
+    screenshot.write_bytes(base64.b64decode(shot["data"]))
+    if os.environ.get("SPARRING_SCREENSHOT_DIR"):  # keep it for a person to look at (CI artifacts)
+        keep = Path(os.environ["SPARRING_SCREENSHOT_DIR"])
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(screenshot, keep / screenshot.name)
+    browser.send("Target.closeTarget", {"targetId": target})
+    events = [e for e in browser.events if e.get("sessionId") == session]
+    state["errors"] = [json.dumps(e["params"])[:300] for e in events
+                       if e["method"] == "Runtime.exceptionThrown"
+                       or (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
+                       or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+    state["requests"] = [e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"]
+    return state
+
+
+def assert_loads_cleanly(state, n_images, n_audio=0):
+    assert state["errors"] == []
+    leaving = [u for u in state["requests"] if not u.startswith(LOCAL_SCHEMES)]
+    assert leaving == [], "requests leaving the machine"
+    assert len(state["images"]) == n_images
+    assert [i for i in state["images"] if not (i["complete"] and i["width"] > 0)] == []
+    assert len(state["audio"]) == n_audio
+    assert all(a["error"] is None and a["state"] >= 1 and a["duration"] > 0 for a in state["audio"]), state["audio"]
+
+
+def test_toy_report_loads_in_chromium(browser, toy_run, tmp_path):
+    n_images = (toy_run / "report.html").read_text().count("<img ")
+    state = open_in_browser(browser, toy_run / "report.html", tmp_path / "report-toy.png")
+    assert_loads_cleanly(state, n_images)
+    from PIL import Image
+
+    with Image.open(tmp_path / "report-toy.png") as shot:
+        assert shot.width >= 1200 and shot.height >= state["height"] > 1500
+
+
+def test_audio_and_text_report_with_asset_folder_loads_in_chromium(browser, mixed_run, tmp_path):
+    state = open_in_browser(browser, mixed_run / "report.html", tmp_path / "report-mixed.png")
+    assert_loads_cleanly(state, n_images=(mixed_run / "report.html").read_text().count("<img "), n_audio=2)
+    assert any(u.startswith("file:") and "report_assets" in u for u in state["requests"])
+
+
+def test_the_browser_check_catches_a_request_leaving_the_machine(browser, tmp_path):
+    page = tmp_path / "bad.html"
+    # A loopback port nobody listens on: the request is made, refused, and leaves nothing.
+    page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+                    '<img src="http://127.0.0.1:9/x.png" alt="remote"></body></html>')
+    state = open_in_browser(browser, page, tmp_path / "bad.png")
+    assert "http://127.0.0.1:9/x.png" in state["requests"]
+    with pytest.raises(AssertionError):
+        assert_loads_cleanly(state, n_images=1)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_read_wav_without_soundfile_reads_integer_pcm(tmp_path, monkeypatch, width):
+    import sys
+
+    from sparring.report import read_wav
+
+    monkeypatch.setitem(sys.modules, "soundfile", None)  # import fails: the stdlib path
+    signal = np.array([0.0, 0.5, -0.5, 0.25, -1.0])
+    scale = 2 ** (8 * width - 1)
+    ints = np.round(signal * (scale - 1)).astype(np.int64)
+    if width == 1:
+        raw = (ints + 128).astype(np.uint8).tobytes()
+    else:
+        raw = b"".join(int(v).to_bytes(width, "little", signed=True) for v in np.repeat(ints, 2))
+    with wave.open(str(tmp_path / "x.wav"), "wb") as fh:
+        fh.setnchannels(1 if width == 1 else 2), fh.setsampwidth(width), fh.setframerate(8000)
+        fh.writeframes(raw)
+    samples, rate = read_wav(tmp_path / "x.wav")
+    assert rate == 8000 and samples.shape == (5,)
+    np.testing.assert_allclose(samples, signal, atol=2 / scale)
