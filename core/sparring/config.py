@@ -78,7 +78,7 @@ class TrainerConfig:
     eval_every: int = _f(0, "evaluate every N steps (0: only at the end)", min=0)
     eval_samples: int = _f(2500, "samples drawn for each evaluation", min=2)
     checkpoint_every: int = _f(500, "checkpoint every N steps (and at the end)", min=1)
-    keep_checkpoints: int = _f(2, "how many step checkpoints to keep", min=1)
+    keep_last: int = _f(2, "how many step checkpoints to keep (older ones are deleted)", min=1)
     data_on_device: bool = _f(True, "keep small in-memory datasets on the training device")
     num_workers: int = _f(0, "DataLoader workers for datasets read from disk", min=0)
     progress: bool = _f(True, "show a progress bar when attached to a terminal")

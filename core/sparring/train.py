@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import random
+import shutil
 import signal
 import sys
 import time
@@ -454,6 +455,19 @@ class Trainer:
             (self.run_dir / "config.toml").write_text(to_toml(self.config.to_dict()), encoding="utf-8")
         except OSError as exc:
             raise SparringError(f"run folder '{self.run_dir}' is not writable: {exc.strerror or exc}") from None
+        need = 2 * self.checkpoint_size_estimate()
+        free = shutil.disk_usage(self.run_dir).free
+        if free < need:
+            raise SparringError(f"run folder '{self.run_dir}' has {free / 2**20:.1f} MiB free; checkpoints "
+                                f"need about {need / 2**20:.1f} MiB (two of them, written atomically)")
+
+    def checkpoint_size_estimate(self) -> int:
+        """Bytes of one checkpoint: G, D and EMA weights plus two Adam moments each."""
+        def nbytes(module):
+            return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+
+        g, d = nbytes(self.G), nbytes(self.D)
+        return g * (4 if self.ema is not None else 3) + d * 3 + 2**20
 
     # --- signals ---------------------------------------------------------------------------
 
@@ -586,7 +600,7 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         try:
             return ckpt.save_checkpoint(self.state_dict(), self.run_dir / "checkpoints", self.step,
-                                        self.config.trainer.keep_checkpoints)
+                                        self.config.trainer.keep_last)
         except OSError as exc:
             raise SparringError(f"could not write a checkpoint to '{self.run_dir / 'checkpoints'}': "
                                 f"{exc.strerror or exc}; the previous checkpoint is kept") from None
@@ -596,6 +610,22 @@ class Trainer:
         if path is None:
             raise SparringError(f"no checkpoint to resume in '{self.run_dir / 'checkpoints'}'")
         self.load_state_dict(ckpt.load_checkpoint(path))
+        self._truncate_log()
+
+    def _truncate_log(self) -> None:
+        """Drop log records a killed run wrote after its last checkpoint: they will be redone."""
+        log = self.run_dir / "metrics.jsonl"
+        if not log.is_file():
+            return
+        kept = []
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by the kill
+            if record.get("phase") == "pretrain" or record.get("step", 0) <= self.step:
+                kept.append(line)
+        ckpt.atomic_write_bytes(log, lambda fh: fh.write(("\n".join(kept) + "\n" if kept else "").encode()))
 
 
 def _finite_or_none(value):
