@@ -1,0 +1,207 @@
+"""Audio datasets: chorale audio, espeak-ng spoken digits and a folder of sound files.
+
+All keep their clips in memory as float32 waveforms (N, 1, clip_samples) in [-1, 1]
+(``.waveforms``). With ``representation = "spectrogram"`` the items (``.tensors``) are
+SpecGAN's normalised spectrograms (N, 1, 128, 128) instead, and ``spec_mean`` /
+``spec_std`` hold the per-bin statistics that writers and metrics use to invert them.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sparring.errors import ConfigError, DataError
+
+from . import spectral
+from .music_data import _list_files, report_skipped
+from .pianoroll import cache_root
+
+log = logging.getLogger("sparring.audio")
+
+REPRESENTATIONS = ("auto", "waveform", "spectrogram")
+
+
+class AudioClips(torch.utils.data.Dataset):
+    """Clips (N, 1, L) with optional labels, in the representation D sees."""
+
+    def __init__(self, waveforms: torch.Tensor, labels=None, num_classes=None, sample_rate: int = 16000,
+                 representation: str = "waveform", name: str = "audio"):
+        if representation not in REPRESENTATIONS:
+            raise ConfigError(f"dataset.representation must be one of {', '.join(REPRESENTATIONS)}, "
+                              f"got {representation!r}")
+        self.waveforms = waveforms.float().contiguous()
+        self.labels = None if labels is None else torch.as_tensor(labels).long()
+        self.num_classes = num_classes if labels is not None else None
+        self.sample_rate = sample_rate
+        self.representation = "waveform" if representation == "auto" else representation
+        self.name = name
+        self.spec_mean = self.spec_std = None
+        self.items = self.waveforms
+        if self.representation == "spectrogram":
+            if self.waveforms.shape[-1] != 16384:
+                raise ConfigError("the spectrogram representation needs 16,384-sample clips")
+            log_mag = torch.cat([spectral.log_magnitude(self.waveforms[i:i + 512])
+                                 for i in range(0, len(self.waveforms), 512)])
+            self.spec_mean, self.spec_std = spectral.bin_statistics(log_mag)
+            self.items = spectral.normalise(log_mag, self.spec_mean, self.spec_std)
+
+    @property
+    def tensors(self):
+        return (self.items,) if self.labels is None else (self.items, self.labels)
+
+    def __len__(self):
+        return self.items.shape[0]
+
+    def __getitem__(self, i):
+        return self.items[i] if self.labels is None else (self.items[i], self.labels[i])
+
+    def __repr__(self):
+        return (f"AudioClips({self.name}, n={len(self)}, item={tuple(self.items.shape[1:])}, "
+                f"{self.representation}, {self.sample_rate} Hz, num_classes={self.num_classes})")
+
+
+# --- chorale audio -----------------------------------------------------------------------
+
+
+def render_roll(roll: np.ndarray, sample_rate: int = 16000, tempo_bpm: float = 100.0,
+                steps_per_beat: int = 4, lowest_pitch: int = 0) -> np.ndarray:
+    """A piano roll synthesised by pretty_midi (sine voices), peak-normalised to 0.9."""
+    from .pianoroll import roll_to_midi
+
+    pm = roll_to_midi(roll, None, steps_per_beat, tempo_bpm, lowest_pitch)
+    wave = pm.synthesize(fs=sample_rate).astype(np.float32)
+    return 0.9 * wave / max(float(np.abs(wave).max()), 1e-6)
+
+
+def _clip_starts(length: int, clip: int, count: int) -> list[int]:
+    if length < clip:
+        return []
+    every = list(range(0, length - clip + 1, clip))
+    if count <= 0 or count >= len(every):
+        return every
+    return [int(round(s)) for s in np.linspace(0, length - clip, count)]
+
+
+def build_chorale_audio(cfg) -> AudioClips:
+    from .pianoroll import chorale_rolls
+
+    if cfg.clip_samples < 1024 or cfg.sample_rate < 4000:
+        raise ConfigError("dataset.clip_samples must be >= 1024 and dataset.sample_rate >= 4000")
+    key = f"sr{cfg.sample_rate}-clip{cfg.clip_samples}-n{cfg.clips_per_chorale}-bpm{cfg.tempo_bpm:g}-" \
+          f"max{cfg.max_chorales}"
+    path = cache_root() / f"chorale-audio-v1-{key}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            clips = data["clips"]
+    else:
+        from tqdm.auto import tqdm
+
+        names, rolls, _ = chorale_rolls(cfg.max_chorales)
+        out = []
+        for roll in tqdm(rolls, desc="rendering chorales", unit="chorale", disable=None):
+            wave = render_roll(roll, cfg.sample_rate, cfg.tempo_bpm)
+            out += [wave[s:s + cfg.clip_samples] for s in _clip_starts(len(wave), cfg.clip_samples,
+                                                                        cfg.clips_per_chorale)]
+        if not out:
+            raise DataError("no chorale rendered to a full clip")
+        clips = np.round(np.stack(out) * 32767).astype(np.int16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, clips=clips)
+        tmp.replace(path)
+    waves = torch.from_numpy(clips.astype(np.float32) / 32767.0).unsqueeze(1)
+    return AudioClips(waves, sample_rate=cfg.sample_rate, representation=cfg.representation,
+                      name="chorale-audio")
+
+
+# --- spoken digits -------------------------------------------------------------------------
+
+
+def build_spoken_digits(cfg) -> AudioClips:
+    from . import spoken_digits
+
+    path = Path(os.path.expanduser(cfg.path)) if cfg.path else spoken_digits.default_path()
+    if not path.is_file():
+        if cfg.path or spoken_digits.espeak_binary() is None:
+            raise DataError(f"spoken digits not found at '{path}': build them with "
+                            "`python scripts/build_spoken_digits.py` (needs espeak-ng: apt-get install espeak-ng)")
+        log.warning("building the spoken-digits set once with espeak-ng (a few minutes) into %s", path)
+        spoken_digits.build(path)
+    clips, labels = spoken_digits.load(path)
+    waves = torch.from_numpy(clips).unsqueeze(1)
+    return AudioClips(waves, labels if cfg.labels else None, 10, spoken_digits.SAMPLE_RATE,
+                      cfg.representation, name="spoken-digits")
+
+
+# --- a folder of sound files --------------------------------------------------------------
+
+
+def read_audio(path: Path, sample_rate: int) -> torch.Tensor:
+    """One file as a mono float32 waveform at ``sample_rate`` (soundfile + torchaudio resample)."""
+    import soundfile as sf
+    import torchaudio.functional as AF
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    if audio.size == 0:
+        raise ValueError("no samples")
+    wave = torch.from_numpy(audio.mean(axis=1))
+    if not torch.isfinite(wave).all():
+        raise ValueError("non-finite samples")
+    if rate != sample_rate:
+        wave = AF.resample(wave, rate, sample_rate)
+    return wave
+
+
+def build_wav_folder(cfg) -> AudioClips:
+    if not cfg.path:
+        raise ConfigError("the wav-folder dataset needs a path: --set dataset.path=FOLDER")
+    if cfg.clip_samples < 1024:
+        raise ConfigError(f"dataset.clip_samples must be >= 1024, got {cfg.clip_samples}")
+    root = Path(os.path.expanduser(cfg.path))
+    if not root.is_dir():
+        raise DataError(f"audio folder '{root}' does not exist or is not a folder")
+    exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in cfg.extensions}
+    files = _list_files(root, exts)
+    if cfg.max_files > 0:
+        files = files[:cfg.max_files]
+    clips, classes, skipped = [], [], []
+    for path in files:
+        try:
+            wave = read_audio(path, cfg.sample_rate)
+        except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, ...
+            skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+            continue
+        peak = float(wave.abs().max())
+        if peak > 1.0:
+            wave = wave / peak
+        if len(wave) < cfg.clip_samples:
+            wave = torch.nn.functional.pad(wave, (0, cfg.clip_samples - len(wave)))
+        starts = _clip_starts(len(wave), cfg.clip_samples, cfg.clips_per_file)
+        rel = path.relative_to(root)
+        for s in starts:
+            clips.append(wave[s:s + cfg.clip_samples])
+            classes.append(rel.parts[0] if len(rel.parts) > 1 else "")
+    report_skipped("audio", root, skipped, len(files))
+    if not clips:
+        detail = f" ({len(skipped)} unreadable, first: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+        raise DataError(f"audio folder '{root}' holds no readable {'/'.join(sorted(exts))} file among "
+                        f"{len(files)} candidates{detail}")
+    labels, num_classes = None, None
+    if cfg.labels:
+        names = sorted(set(classes))
+        labels = [names.index(c) for c in classes]
+        num_classes = len(names)
+    ds = AudioClips(torch.stack(clips).unsqueeze(1), labels, num_classes, cfg.sample_rate,
+                    cfg.representation, name=f"wav-folder:{root}")
+    ds.skipped, ds.files_found = skipped, len(files)
+    return ds
+
+
+def fingerprint(x: torch.Tensor) -> str:
+    """A short content hash (cache keys of classifiers trained on a dataset)."""
+    return hashlib.sha1(x.numpy().tobytes()).hexdigest()[:12]

@@ -1,0 +1,118 @@
+"""WaveGAN and SpecGAN (Donahue, McAuley and Puckette 2019).
+
+WaveGAN: 16,384 samples made by five transposed 1-D convolutions (kernel 25, stride 4);
+its discriminator mirrors them with phase shuffle. SpecGAN: the DCGAN shape (5x5
+kernels, stride 2) on 128x128 normalised log spectrograms.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sparring.errors import ConfigError
+from sparring.specs import DataInfo
+
+WAVE_LENGTH, SPEC_SIZE = 16384, 128
+
+
+def _expect(info: DataInfo, shape: tuple, model: str, hint: str) -> None:
+    channels = info.shape[0] // max(info.pack, 1) if info.shape else 0
+    if tuple(info.shape[1:]) != shape[1:] or channels != shape[0]:
+        raise ConfigError(f"{model} needs samples shaped {shape}, got {tuple(info.shape)}; {hint}")
+
+
+def _dims(dim: int) -> list[int]:
+    if dim < 1:
+        raise ConfigError(f"model dim must be >= 1, got {dim}")
+    return [16 * dim, 8 * dim, 4 * dim, 2 * dim, dim]
+
+
+class PhaseShuffle(nn.Module):
+    """Shift each sample's activations by a random -n..n steps, reflect-padded (WaveGAN)."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x):
+        if self.n == 0 or not self.training:
+            return x
+        b, c, length = x.shape
+        shifts = torch.randint(-self.n, self.n + 1, (b,), device=x.device)
+        padded = nn.functional.pad(x, (self.n, self.n), mode="reflect")
+        index = (torch.arange(length, device=x.device)[None] + self.n - shifts[:, None])
+        return padded.gather(2, index[:, None].expand(b, c, length))
+
+
+class WaveGANGenerator(nn.Module):
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        _expect(info, (1, WAVE_LENGTH), "wavegan", "use representation = \"waveform\"")
+        self.latent_dim = cfg.latent_dim
+        dims = _dims(cfg.dim)
+        k, pad = cfg.kernel, (cfg.kernel - 3) // 2  # output length exactly 4x the input
+        if k < 5 or k % 2 == 0:
+            raise ConfigError(f"generator.kernel must be odd and >= 5 (25 in the paper), got {k}")
+        self.fc = nn.Linear(cfg.latent_dim, dims[0] * 16)
+        layers = []
+        for cin, cout in zip(dims, dims[1:] + [1]):
+            layers += [nn.ReLU(), nn.ConvTranspose1d(cin, cout, k, 4, padding=pad, output_padding=1)]
+        self.net = nn.Sequential(*layers, nn.Tanh())
+        self.first = dims[0]
+
+    def forward(self, z, y=None):
+        return self.net(self.fc(z).view(z.shape[0], self.first, 16))
+
+
+class WaveGANDiscriminator(nn.Module):
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        _expect(info, (1, WAVE_LENGTH), "wavegan", "use representation = \"waveform\"")
+        dims = _dims(cfg.dim)[::-1]
+        k = cfg.kernel
+        if k < 5 or k % 2 == 0:
+            raise ConfigError(f"discriminator.kernel must be odd and >= 5 (25 in the paper), got {k}")
+        layers, cin = [], info.pack
+        for i, cout in enumerate(dims):
+            layers += [nn.Conv1d(cin, cout, k, 4, padding=k // 2 - 1), nn.LeakyReLU(0.2)]
+            if i < len(dims) - 1:
+                layers.append(PhaseShuffle(cfg.phase_shuffle))
+            cin = cout
+        self.net = nn.Sequential(*layers)
+        self.fc = nn.Linear(dims[-1] * 16, 1)
+
+    def forward(self, x, y=None):
+        return self.fc(self.net(x).flatten(1)).squeeze(1)
+
+
+class SpecGANGenerator(nn.Module):
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        _expect(info, (1, SPEC_SIZE, SPEC_SIZE), "specgan", "use representation = \"spectrogram\"")
+        self.latent_dim = cfg.latent_dim
+        dims = _dims(cfg.dim)
+        self.fc = nn.Linear(cfg.latent_dim, dims[0] * 16)
+        layers = []
+        for cin, cout in zip(dims, dims[1:] + [1]):
+            layers += [nn.ReLU(), nn.ConvTranspose2d(cin, cout, 5, 2, padding=2, output_padding=1)]
+        self.net = nn.Sequential(*layers, nn.Tanh())
+        self.first = dims[0]
+
+    def forward(self, z, y=None):
+        return self.net(self.fc(z).view(z.shape[0], self.first, 4, 4))
+
+
+class SpecGANDiscriminator(nn.Module):
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        _expect(info, (1, SPEC_SIZE, SPEC_SIZE), "specgan", "use representation = \"spectrogram\"")
+        dims = _dims(cfg.dim)[::-1]
+        layers, cin = [], info.pack
+        for cout in dims:
+            layers += [nn.Conv2d(cin, cout, 5, 2, padding=2), nn.LeakyReLU(0.2)]
+            cin = cout
+        self.net = nn.Sequential(*layers)
+        self.fc = nn.Linear(dims[-1] * 16, 1)
+
+    def forward(self, x, y=None):
+        return self.fc(self.net(x).flatten(1)).squeeze(1)

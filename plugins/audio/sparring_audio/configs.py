@@ -1,0 +1,179 @@
+"""Configuration dataclasses of the audio plugin (cheap to import: no torch).
+
+Each field is one key of the matching TOML table (``[generator]``, ``[discriminator]``,
+``[dataset]``), overridable with ``--set dataset.max_chorales=20``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- music: piano rolls --------------------------------------------------------------
+
+
+@dataclass
+class ChoralesConfig:
+    """The Bach chorales shipped in music21's corpus as 4-track piano rolls.
+
+    Soprano, alto, tenor and bass on a 16th-note grid (``steps_per_beat`` 4), cut into
+    segments of ``bars`` 4/4 bars starting every ``hop_bars`` bars; pitches
+    ``lowest_pitch`` .. ``lowest_pitch + num_pitches - 1`` (MIDI numbers; a multiple of 12
+    pitches). ``transpose`` k adds every transposition by -k..+k semitones that keeps the
+    segment in range (computed on the fly, so memory does not grow). Chorales not in
+    4/4 are skipped. ``max_chorales`` 0 converts all 371; the conversion is cached under
+    ``${SPARRING_CACHE:-~/.cache/sparring}/audio/`` and parallel over ``workers`` processes
+    (0: one per CPU).
+    """
+
+    bars: int = 4
+    steps_per_beat: int = 4
+    hop_bars: int = 1
+    lowest_pitch: int = 36
+    num_pitches: int = 48
+    transpose: int = 5
+    max_chorales: int = 0
+    workers: int = 0
+
+
+@dataclass
+class MidiFolderConfig:
+    """Every .mid/.midi file under ``path`` (recursive) as piano rolls, like the chorales.
+
+    The first ``tracks`` non-drum instruments of each file become the tracks (missing
+    ones stay silent); time is quantised to ``steps_per_beat`` steps per beat using each
+    file's own beat grid. Unreadable files are skipped and counted.
+    """
+
+    path: str = ""
+    tracks: int = 4
+    bars: int = 4
+    steps_per_beat: int = 4
+    hop_bars: int = 1
+    lowest_pitch: int = 36
+    num_pitches: int = 48
+    transpose: int = 0
+    max_files: int = 0
+
+
+@dataclass
+class MuseGANGeneratorConfig:
+    """MuseGAN-style hybrid generator (Dong et al. 2018) for ``(tracks, bars*steps, pitches)``.
+
+    The latent vector is split into a shared and a per-track part, each time-independent
+    (one vector for all bars) and temporal (one per bar, from a small temporal
+    generator): ``latent_dim = (2 + 2 * tracks) * latent_per_part``. A bar generator shared
+    by all tracks builds each bar (time, then pitch by octave and pitch class); private
+    per-track layers (grouped convolutions) finish it; tanh output.
+    """
+
+    latent_per_part: int = 32
+    channels: int = 256
+    steps_per_bar: int = 16
+
+
+@dataclass
+class MuseGANDiscriminatorConfig:
+    """MuseGAN-style discriminator: private per-track pitch-time and time-pitch streams,
+    a chroma stream, then shared convolutions over beats, bars and the phrase; no batch
+    norm (WGAN-GP). ``steps_per_bar`` must match the data (16: 4/4 on a 16th-note grid)."""
+
+    channels: int = 64
+    steps_per_bar: int = 16
+
+
+# --- audio: waveforms and spectrograms ------------------------------------------------
+
+
+@dataclass
+class ChoraleAudioConfig:
+    """The chorales rendered to audio with ``pretty_midi.PrettyMIDI.synthesize`` (additive
+    sine voices), cut into ``clips_per_chorale`` evenly spaced clips of ``clip_samples`` at
+    ``sample_rate`` (0: every non-overlapping clip; memory grows to about 0.7 GB). ``representation``: "waveform", "spectrogram"
+    (SpecGAN's normalised log-magnitudes) or "auto" (spectrogram when the generator is
+    SpecGAN). Rendered clips are cached."""
+
+    sample_rate: int = 16000
+    clip_samples: int = 16384
+    clips_per_chorale: int = 8
+    tempo_bpm: float = 100.0
+    max_chorales: int = 0
+    representation: str = "auto"
+
+
+@dataclass
+class SpokenDigitsConfig:
+    """Zero to nine spoken by espeak-ng (voices x speeds x pitches), 16 kHz, 16,384
+    samples per clip, labelled; built once by ``scripts/build_spoken_digits.py`` (or on
+    first use when espeak-ng is installed). ``path`` "" is the cache folder."""
+
+    path: str = ""
+    labels: bool = True
+    representation: str = "auto"
+
+
+@dataclass
+class WavFolderConfig:
+    """Every WAV/FLAC/OGG file under ``path`` (recursive), mixed to mono, resampled to
+    ``sample_rate`` and cut (or zero-padded) to clips of ``clip_samples``; at most
+    ``clips_per_file`` clips per file (0: all). ``labels``: class = top-level sub-folder.
+    Unreadable files are skipped and counted."""
+
+    path: str = ""
+    sample_rate: int = 16000
+    clip_samples: int = 16384
+    clips_per_file: int = 1
+    labels: bool = False
+    max_files: int = 0
+    representation: str = "auto"
+    extensions: tuple = (".wav", ".flac", ".ogg")
+
+
+@dataclass
+class WaveGANGeneratorConfig:
+    """WaveGAN generator (Donahue et al. 2019): dense to (16·dim, 16), five transposed 1-D
+    convolutions (kernel 25, stride 4, ReLU), tanh: 16,384 samples."""
+
+    latent_dim: int = 100
+    dim: int = 64
+    kernel: int = 25
+
+
+@dataclass
+class WaveGANDiscriminatorConfig:
+    """WaveGAN discriminator: five strided 1-D convolutions (kernel 25, stride 4,
+    LeakyReLU 0.2) with phase shuffle of ±``phase_shuffle`` samples after each but the last."""
+
+    dim: int = 64
+    kernel: int = 25
+    phase_shuffle: int = 2
+
+
+@dataclass
+class SpecGANGeneratorConfig:
+    """SpecGAN generator: the DCGAN shape on 128x128 spectrograms (dense to (16·dim, 4, 4),
+    five transposed 5x5 convolutions, stride 2), tanh."""
+
+    latent_dim: int = 100
+    dim: int = 64
+
+
+@dataclass
+class SpecGANDiscriminatorConfig:
+    """SpecGAN discriminator: five 5x5 stride-2 convolutions, LeakyReLU 0.2, linear."""
+
+    dim: int = 64
+
+
+@dataclass
+class DigitClassifierConfig:
+    """The log-mel CNN whose scores and features the ``digit-score`` metric uses.
+
+    Not a TOML table: the metric uses the defaults; tests pass a tiny one.
+    """
+
+    width: int = 32
+    feature_dim: int = 128
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+    version: int = 1

@@ -1,0 +1,124 @@
+"""MuseGAN-style multi-track piano-roll generator and discriminator (Dong et al. 2018).
+
+Shapes: a sample is ``(tracks, bars * steps_per_bar, pitches)`` in [-1, 1]; pitches are
+a multiple of 12 so that layers can work by octave and pitch class.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sparring.errors import ConfigError
+from sparring.specs import DataInfo
+
+
+def _grid(info: DataInfo, steps_per_bar: int, pack: int = 1) -> tuple[int, int, int, int]:
+    """(tracks, bars, steps_per_bar, octaves) of D's input shape, checked."""
+    if len(info.shape) != 3:
+        raise ConfigError(f"MuseGAN models need samples shaped (tracks, steps, pitches), got {info.shape}")
+    channels, steps, pitches = info.shape
+    if steps_per_bar % 4 or steps % steps_per_bar or pitches % 12:
+        raise ConfigError(f"MuseGAN models need steps ({steps}) a multiple of steps_per_bar "
+                          f"({steps_per_bar}, itself a multiple of 4) and pitches ({pitches}) a multiple of 12")
+    return channels // pack, steps // steps_per_bar, steps_per_bar, pitches // 12
+
+
+class TemporalGenerator(nn.Module):
+    """z (d) -> one latent vector per bar (bars, d): MuseGAN's temporal generator."""
+
+    def __init__(self, dim: int, bars: int, hidden: int = 256):
+        super().__init__()
+        self.bars, self.dim = bars, dim
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                                 nn.Linear(hidden, bars * dim))
+
+    def forward(self, z):
+        return self.net(z).view(z.shape[0], self.bars, self.dim)
+
+
+class MuseGANGenerator(nn.Module):
+    """Hybrid MuseGAN generator; see ``MuseGANGeneratorConfig``."""
+
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        tracks, bars, spb, octaves = _grid(info, cfg.steps_per_bar)
+        d, c = cfg.latent_per_part, cfg.channels
+        if c < 32 or c % 8:
+            raise ConfigError(f"generator.channels must be a multiple of 8 and >= 32, got {c}")
+        self.tracks, self.bars, self.steps_per_bar, self.pitches = tracks, bars, spb, 12 * octaves
+        self.part = d
+        self.latent_dim = (2 + 2 * tracks) * d
+        self.temporal_shared = TemporalGenerator(d, bars)
+        self.temporal_private = nn.ModuleList(TemporalGenerator(d, bars) for _ in range(tracks))
+        self.track_embedding = nn.Parameter(torch.randn(tracks, d) * 0.1)
+        c8 = c // 8
+
+        def up(cin, cout, kernel, stride):
+            return [nn.ConvTranspose2d(cin, cout, kernel, stride), nn.BatchNorm2d(cout), nn.ReLU()]
+
+        self.c0, self.t0 = c, spb // 4
+        self.project = nn.Sequential(nn.Linear(5 * d, c * self.t0), nn.BatchNorm1d(c * self.t0), nn.ReLU())
+        # Shared bar generator: time (x2, x2), then octaves, then the 12 pitch classes
+        # of every octave (pitch = 12 * octave + class).
+        self.shared = nn.Sequential(*up(c, c // 2, (2, 1), (2, 1)), *up(c // 2, c // 4, (2, 1), (2, 1)),
+                                    *up(c // 4, c // 4, (1, octaves), (1, 1)),
+                                    *up(c // 4, c8, (1, 12), (1, 12)))
+        # Private per-track layers as grouped convolutions (one group per track).
+        g = tracks * c8
+        self.private = nn.Sequential(nn.Conv2d(g, g, 3, padding=1, groups=tracks), nn.BatchNorm2d(g), nn.ReLU(),
+                                     nn.Conv2d(g, tracks, 1, groups=tracks), nn.Tanh())
+
+    def split_latent(self, z):
+        """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
+        d, t = self.part, self.tracks
+        return z[:, :d], z[:, d:2 * d], z[:, 2 * d:(2 + t) * d].view(-1, t, d), z[:, (2 + t) * d:].view(-1, t, d)
+
+    def forward(self, z, y=None):
+        b, t, n_bars, d = z.shape[0], self.tracks, self.bars, self.part
+        shared, shared_t, private, private_t = self.split_latent(z)
+        per_bar_shared = self.temporal_shared(shared_t)                                  # (B, bars, d)
+        per_bar_private = torch.stack([g(private_t[:, i]) for i, g in enumerate(self.temporal_private)], 1)
+        parts = [shared[:, None, None].expand(b, t, n_bars, d),
+                 per_bar_shared[:, None].expand(b, t, n_bars, d),
+                 private[:, :, None].expand(b, t, n_bars, d),
+                 per_bar_private,                                                        # (B, tracks, bars, d)
+                 self.track_embedding[None, :, None].expand(b, t, n_bars, d)]
+        h = torch.cat(parts, dim=-1).permute(0, 2, 1, 3).reshape(b * n_bars * t, 5 * d)
+        h = self.project(h).view(-1, self.c0, self.t0, 1)
+        h = self.shared(h)                                                  # (B*bars*tracks, c8, spb, P)
+        h = h.view(b * n_bars, t * h.shape[1], self.steps_per_bar, self.pitches)
+        h = self.private(h).view(b, n_bars, t, self.steps_per_bar, self.pitches)
+        return h.permute(0, 2, 1, 3, 4).reshape(b, t, n_bars * self.steps_per_bar, self.pitches)
+
+
+class MuseGANDiscriminator(nn.Module):
+    """MuseGAN-style discriminator; see ``MuseGANDiscriminatorConfig``. With PacGAN packing
+    the ``pack`` samples' tracks are stacked as extra tracks."""
+
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        tracks, bars, spb, octaves = _grid(info, cfg.steps_per_bar, info.pack)
+        g = tracks * info.pack
+        c = cfg.channels
+        if c < 8 or c % 2:
+            raise ConfigError(f"discriminator.channels must be even and >= 8, got {c}")
+        w = c // 2
+        beat = spb // 4
+        act = nn.LeakyReLU(0.2)
+        self.octaves = octaves
+        self.pitch_time = nn.Sequential(nn.Conv2d(g, g * w, (1, 12), (1, 12), groups=g), act,
+                                        nn.Conv2d(g * w, g * w, (beat, 1), (beat, 1), groups=g), act)
+        self.time_pitch = nn.Sequential(nn.Conv2d(g, g * w, (beat, 1), (beat, 1), groups=g), act,
+                                        nn.Conv2d(g * w, g * w, (1, 12), (1, 12), groups=g), act)
+        self.chroma = nn.Sequential(nn.Conv2d(g, g * w, (beat, 12), (beat, 12), groups=g), act)
+        self.merge = nn.Sequential(nn.Conv2d(3 * g * w, 2 * c, (1, octaves)), act,      # beats
+                                   nn.Conv2d(2 * c, 4 * c, (4, 1), (4, 1)), act,          # bars
+                                   nn.Conv2d(4 * c, 8 * c, (bars, 1)), act)               # phrase
+        self.head = nn.Linear(8 * c, 1)
+
+    def forward(self, x, y=None):
+        b, g, steps, pitches = x.shape
+        chroma = (x + 1).view(b, g, steps, self.octaves, 12).sum(3) / self.octaves - 1
+        ch = self.chroma(chroma).expand(-1, -1, -1, self.octaves)
+        h = torch.cat([self.pitch_time(x), self.time_pitch(x), ch], dim=1)
+        return self.head(self.merge(h).flatten(1)).squeeze(1)

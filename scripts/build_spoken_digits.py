@@ -1,0 +1,13 @@
+"""Build the spoken-digits dataset (zero..nine by espeak-ng, SC09-like) into the cache.
+
+    python scripts/build_spoken_digits.py            # 4,800 clips, about 2-4 minutes on 2 cores
+    python scripts/build_spoken_digits.py --small    # 80 clips, for a quick look
+
+Needs espeak-ng (Debian/Ubuntu: apt-get install espeak-ng) and sparring-audio installed.
+"""
+import sys
+
+from sparring_audio.spoken_digits import main
+
+if __name__ == "__main__":
+    sys.exit(main())
