@@ -119,19 +119,26 @@ def self_bleu(sentences: list[list[str]], orders=ORDERS) -> dict[int, float]:
 
 
 def _words(dataset, ids: torch.Tensor) -> list[list[str]]:
-    return [dataset.decode(row).split() for row in ids.tolist()]
+    from .tokenization import decode
+
+    tokenizer = getattr(dataset, "tokenizer", None)
+    return [decode(tokenizer, row).split() for row in ids.tolist()]
 
 
 def bleu_metrics(generated, real, dataset) -> dict:
-    """BLEU-2..5 against the held-out text (else ``real``) and Self-BLEU-2..5."""
-    if getattr(dataset, "tokenizer", None) is None:
-        return {}  # the oracle is judged by NLL
+    """BLEU-2..5 against the held-out text (else ``real``) and Self-BLEU-2..5.
+
+    Tokens are the decoded text split on whitespace (oracle data: the ids themselves).
+    """
     hyps = _words(dataset, to_ids(generated))
     refs = getattr(dataset, "_bleu_references", None)
     if refs is None:
-        if dataset.test_texts:
+        if getattr(dataset, "test_texts", None):
             refs = BleuReferences([t.split() for t in dataset.test_texts])
-            dataset._bleu_references = refs  # built once per dataset
+        elif getattr(dataset, "test_ids", None) is not None:
+            refs = BleuReferences(_words(dataset, dataset.test_ids))
+        if refs is not None and dataset is not None:
+            dataset._bleu_references = refs  # held-out references: built once per dataset
         else:
             refs = BleuReferences(_words(dataset, to_ids(real)))
     out = {f"bleu{n}": v for n, v in refs.corpus_mean(hyps).items()}
