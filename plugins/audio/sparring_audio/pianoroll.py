@@ -70,18 +70,29 @@ def roll_to_midi(roll, path=None, steps_per_beat: int = 4, tempo_bpm: float = 10
     return pm
 
 
-def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4) -> np.ndarray:
+def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4, names=VOICES) -> np.ndarray:
     """A (tracks, steps, 128) uint8 roll from a MIDI path or ``PrettyMIDI`` on the file's
-    own beat grid (tempo changes followed). The first ``tracks`` non-drum instruments
-    are used (missing ones are silent); ``None`` takes all of them."""
+    own beat grid (tempo changes followed). When every instrument is named after a track
+    in ``names`` (files this plugin wrote: a silent track has no instrument in the file)
+    they go to those tracks; otherwise the first ``tracks`` non-drum instruments are used
+    in order (missing ones are silent). ``tracks`` None takes all of them."""
     import pretty_midi
 
     pm = midi if isinstance(midi, pretty_midi.PrettyMIDI) else pretty_midi.PrettyMIDI(str(midi))
     instruments = [i for i in pm.instruments if not i.is_drum]
     if not any(inst.notes for inst in instruments):
         raise ValueError("no notes in any non-drum instrument")
-    n_tracks = len(instruments) if tracks is None else tracks
-    instruments = instruments[:n_tracks]
+    lookup = {name.lower(): k for k, name in enumerate(names)}
+    if all(inst.name.lower() in lookup for inst in instruments):
+        n_tracks = len(names) if tracks is None else tracks
+        placed = [(lookup[inst.name.lower()], inst) for inst in instruments]
+        instruments = [None] * n_tracks
+        for k, inst in placed:
+            if k < n_tracks:
+                instruments[k] = inst
+    else:
+        n_tracks = len(instruments) if tracks is None else tracks
+        instruments = instruments[:n_tracks]
     beats = np.asarray(pm.get_beats(), dtype=np.float64)
     if len(beats) < 2:
         beats = np.array([0.0, 60.0 / 120.0])
@@ -94,7 +105,7 @@ def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4) -> np
         return int(round(beat * steps_per_beat))
 
     notes = [(t, n.pitch, to_step(n.start), to_step(n.end))
-             for t, inst in enumerate(instruments) for n in inst.notes]
+             for t, inst in enumerate(instruments) if inst is not None for n in inst.notes]
     length = max(end for *_, end in notes)
     roll = np.zeros((n_tracks, length, 128), dtype=np.uint8)
     for t, pitch, start, end in notes:

@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sparring.config import resolve
+from sparring.errors import ConfigError
+from sparring.registry import load_registry
+from sparring.specs import DataInfo
+from sparring.train import Trainer
+from sparring_audio import music_writers, pianoroll
+from sparring_audio.configs import MuseGANDiscriminatorConfig, MuseGANGeneratorConfig
+from sparring_audio.music_models import MuseGANDiscriminator, MuseGANGenerator
+
+TINY_G = MuseGANGeneratorConfig(latent_per_part=4, channels=32)
+TINY_D = MuseGANDiscriminatorConfig(channels=8)
+
+
+def test_shapes_latent_split_and_packing():
+    info = DataInfo((4, 64, 48))
+    G, D = MuseGANGenerator(TINY_G, info), MuseGANDiscriminator(TINY_D, info)
+    assert G.latent_dim == 10 * 4
+    x = G(torch.randn(3, G.latent_dim))
+    assert x.shape == (3, 4, 64, 48) and x.abs().max() <= 1
+    assert D(x).shape == (3,)
+    packed = MuseGANDiscriminator(TINY_D, DataInfo((8, 64, 48), pack=2))
+    assert packed(torch.cat([x[:2], x[1:]], 1)).shape == (2,)
+    with pytest.raises(ConfigError):
+        MuseGANGenerator(TINY_G, DataInfo((4, 60, 48)))
+
+
+def test_per_track_latent_changes_only_that_track():
+    info = DataInfo((4, 32, 24))
+    G = MuseGANGenerator(TINY_G, info).eval()
+    z = torch.randn(2, G.latent_dim)
+    z2 = z.clone()
+    d = G.part
+    z2[:, 2 * d + 3 * d:2 * d + 4 * d] += 1.0  # the bass's time-independent latent
+    a, b = G(z), G(z2)
+    changed = (a - b).abs().flatten(2).amax(-1).amax(0)
+    assert changed[3] > 1e-4 and changed[:3].max() == 0
+
+
+def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales):
+    registry = load_registry()
+    raw = {"modality": "music", "out": str(tmp_path / "run"),
+           "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
+                       "n_critic": 1, "progress": False},
+           "generator": {"latent_per_part": 4, "channels": 32},
+           "discriminator": {"channels": 8},
+           "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
+    trainer = Trainer(resolve(raw, registry), registry)
+    assert trainer.config.trainer.regularizer == "gp"  # added for the Wasserstein loss
+    metrics = trainer.train()
+    assert {"empty_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale",
+            "tonal_distance", "gap"} <= set(metrics)
+    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert samples == ["step_0000003.png", "step_0000003_000.mid", "step_0000003_001.mid"]
+    roll = pianoroll.midi_to_roll(tmp_path / "run" / "samples" / "step_0000003_000.mid", tracks=4)
+    assert roll.shape[0] == 4
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["d_loss"]) for r in records if "d_loss" in r)
+
+
+def test_writers_binarise_at_zero(tmp_path):
+    x = -torch.ones(2, 4, 32, 48)
+    x[0, 0, 0:8, 24] = 0.3     # C4 (36 + 24) for 8 steps in the soprano
+    x[1, 3, 4:6, 0] = 1.0
+    paths = music_writers.write_midi_and_png(x, tmp_path / "s")
+    assert [p.name for p in paths] == ["s.png", "s_000.mid", "s_001.mid"]
+    import pretty_midi
+
+    notes = pretty_midi.PrettyMIDI(str(paths[1])).instruments[0].notes
+    assert [(n.pitch, round(n.end - n.start, 3)) for n in notes] == [(60, round(8 * 0.15, 3))]
+    assert pretty_midi.PrettyMIDI(str(paths[2])).instruments[0].notes[0].pitch == 36
+    back = pianoroll.midi_to_roll(paths[2], tracks=4)  # silent voices keep their places
+    assert back.shape == (4, 6, 128) and back[3, 4:6, 36].all() and back[:3].sum() == 0
+    from PIL import Image
+
+    assert Image.open(paths[0]).size[0] > 64
