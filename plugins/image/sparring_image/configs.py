@@ -162,6 +162,7 @@ class ClassifierConfig:
     lr: float = 2e-3
     seed: int = 0
     augment: bool = True
+    train_images: int = 0  # 0: all 4,500 training images; fewer for quick tests
     version: int = 2
 
 

@@ -141,7 +141,7 @@ def _list_images(root: Path, extensions) -> list[Path]:
         for name in sorted(filenames):
             if Path(name).suffix.lower() in exts:
                 files.append(Path(dirpath) / name)
-    return files
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
 def load_image(path: Path, size: int, channels: int) -> np.ndarray:

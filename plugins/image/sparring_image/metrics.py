@@ -85,6 +85,8 @@ def _train(cfg: ClassifierConfig) -> tuple[SmallCNN, float]:
     from .data import mnist_arrays
 
     x_train, y_train = mnist_arrays("train")
+    if cfg.train_images > 0:
+        x_train, y_train = x_train[: cfg.train_images], y_train[: cfg.train_images]
     x_test, y_test = mnist_arrays("test")
     start = time.time()
     # Our own RNG stream: training the classifier in the middle of a GAN run must not
