@@ -1,0 +1,46 @@
+import pytest
+
+from sparring_text.tokenization import decode, encode, load_tokenizer, train_tokenizer
+
+TEXTS = ["a cat sits on the mat.", "the dog, a big one, runs!", "naïve café au lait", "two  spaces"]
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_round_trip_is_exact(kind, tmp_path):
+    tok = train_tokenizer(TEXTS, kind, vocab_size=300)
+    assert tok.pad_token_id == 0 and tok.unk_token_id == 1
+    for text in TEXTS:
+        ids = encode(tok, text)
+        assert 0 not in ids
+        assert decode(tok, ids + [0, 0, 0]) == text  # pads end a sample
+    tok.save_pretrained(str(tmp_path / "tok"))
+    again = load_tokenizer(tmp_path / "tok")
+    for text in TEXTS:
+        assert encode(again, text) == encode(tok, text)
+
+
+def test_word_tokenizer_round_trips_single_spaced_text():
+    tok = train_tokenizer(TEXTS, "word", vocab_size=100)
+    assert decode(tok, encode(tok, "a cat sits on the mat.")) == "a cat sits on the mat."
+    assert decode(tok, encode(tok, "a zebra")) == "a <unk>"
+
+
+def test_char_vocabulary_is_the_characters_plus_specials():
+    tok = train_tokenizer(["abc", "cab"], "char")
+    assert len(tok) == 2 + 3
+    assert decode(tok, encode(tok, "abz")) == "ab<unk>"
+
+
+def test_bpe_vocab_size_is_respected_and_merges_happen():
+    tok = train_tokenizer(TEXTS * 10, "bpe", vocab_size=280)
+    assert len(tok) <= 280
+    assert len(encode(tok, "the dog")) < len("the dog")
+
+
+def test_missing_tokenizer_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved tokenizer"):
+        load_tokenizer(tmp_path)
+
+
+def test_oracle_ids_decode_as_numbers_including_zero():
+    assert decode(None, [3, 0, 12]) == "3 0 12"
