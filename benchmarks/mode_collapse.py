@@ -1,0 +1,392 @@
+"""Mode-collapse benchmark on the 2-D ring (8 modes) and grid (25 modes).
+
+The VEEGAN / PacGAN protocol: train, draw 2,500 samples (from the EMA generator when
+the recipe uses EMA), count a sample as high quality when it lies within 3 std of its
+nearest mode, a mode as captured when it is the nearest mode of at least one
+high-quality sample, and report the reverse KL between the high-quality samples'
+histogram over modes and the uniform one (see ``sparring.metrics.mixture``).
+
+Every finished run is appended to a JSON-lines results file keyed by (recipe, dataset,
+seed, steps) and a fingerprint of the recipe's configuration, so an interrupted table
+resumes where it stopped and a changed recipe is rerun. The table (mean +- standard
+error over seeds, n shown) is printed from that file beside the published rows.
+
+    python benchmarks/mode_collapse.py --quick                  # smoke test, minutes
+    python benchmarks/mode_collapse.py --recipes best --seeds 10
+    python benchmarks/mode_collapse.py --table                  # print only
+    python benchmarks/mode_collapse.py --workers 16 --device cuda   # a big machine
+
+One process per worker, one intra-op thread each (OMP_NUM_THREADS=1).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results" / "mode_collapse.jsonl"
+QUICK_RESULTS = ROOT / "results" / "mode_collapse_quick.jsonl"
+PLOTS = ROOT / "plots" / "mode_collapse"
+DATASETS = ("ring", "grid")
+
+# --- published rows: (modes, high-quality %, reverse KL); None where not reported ------
+
+PUBLISHED = [
+    ("GAN (PacGAN paper)", (6.3, 98.2, 0.45), (17.3, 94.8, 0.70)),
+    ("ALI", (6.6, 97.6, 0.36), (24.1, 95.7, 0.14)),
+    ("PacGAN2", (7.9, 95.6, 0.07), (23.8, 91.3, 0.13)),
+    ("PacGAN3", (7.8, 97.7, 0.10), (24.6, 94.2, 0.06)),
+    ("PacGAN4", (7.8, 95.9, 0.07), (24.8, 93.6, 0.04)),
+    ("VEEGAN (VEEGAN paper)", (8.0, 52.9, None), (24.6, 40.0, None)),
+    ("Unrolled GAN (VEEGAN paper)", (7.6, 35.6, None), (23.6, 16.0, None)),
+]
+
+GOAL = {"ring": (8.0, 97.0, 0.05), "grid": (25.0, 95.0, 0.03)}
+
+# --- recipes -------------------------------------------------------------------------
+# Each recipe is a raw sparring configuration (without dataset, seed, out) plus the
+# number of steps per dataset. The baseline keeps the PacGAN paper's sizes: G 4x400
+# ReLU + BN on a 2-D latent, D 3x200 (the paper's D uses maxout with 5 pieces; ours is
+# the toy LeakyReLU MLP), Adam lr 1e-4 beta1 0.8, 100 D inputs per step, no EMA.
+
+
+def _paper(pack: int) -> dict:
+    return {
+        "modality": "toy",
+        "trainer": {"loss": "ns", "lr_g": 1e-4, "lr_d": 1e-4, "betas_g": [0.8, 0.999],
+                    "betas_d": [0.8, 0.999], "batch_size": 100 * pack, "pack": pack,
+                    "ema_halflife": 0.0},
+        "generator": {"name": "mlp", "latent_dim": 2, "hidden": 400, "layers": 4, "batch_norm": True},
+        "discriminator": {"name": "mlp", "hidden": 200, "layers": 3},
+    }
+
+
+PAPER_STEPS = {"ring": 20_000, "grid": 20_000}
+
+RECIPES: dict[str, dict] = {
+    "gan": {"title": "GAN (ns loss, paper MLPs)", "config": _paper(1), "steps": PAPER_STEPS},
+    "pacgan2": {"title": "PacGAN2 (paper MLPs)", "config": _paper(2), "steps": PAPER_STEPS},
+    "pacgan3": {"title": "PacGAN3 (paper MLPs)", "config": _paper(3), "steps": PAPER_STEPS},
+    "pacgan4": {"title": "PacGAN4 (paper MLPs)", "config": _paper(4), "steps": PAPER_STEPS},
+    "best": {
+        "title": "best: small MLPs, ns + R1, EMA, pack 2",
+        "config": {
+            "modality": "toy",
+            "trainer": {"loss": "ns", "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.99],
+                        "betas_d": [0.5, 0.99], "batch_size": 256, "pack": 2,
+                        "regularizer": "r1", "reg_weight": 0.1, "reg_interval": 4,
+                        "ema_halflife": 5_000.0, "ema_rampup": 0.05},
+            "generator": {"name": "mlp", "latent_dim": 2, "hidden": 128, "layers": 3, "batch_norm": False},
+            "discriminator": {"name": "mlp", "hidden": 128, "layers": 3},
+        },
+        "steps": {"ring": 5_000, "grid": 5_000},
+    },
+}
+
+
+# --- one run -------------------------------------------------------------------------
+
+
+def run_config(recipe: str, dataset: str, seed: int, steps: int, out: str, device: str = "auto") -> dict:
+    """The raw configuration of one run (what ``sparring train`` would read)."""
+    raw = copy.deepcopy(RECIPES[recipe]["config"])
+    raw.update(seed=seed, out=out, device=device)
+    raw["dataset"] = {"name": dataset}
+    t = raw["trainer"]
+    t.update(steps=steps, progress=False, log_every=max(steps // 20, 1), sample_every=steps,
+             checkpoint_every=steps, keep_last=1, eval_samples=2500)
+    return raw
+
+
+def fingerprint(recipe: str, dataset: str) -> str:
+    """A short hash of what defines a recipe's runs (changes invalidate old results)."""
+    raw = run_config(recipe, dataset, 0, 1, "")
+    for key in ("seed", "out", "device"):
+        raw.pop(key)
+    for key in ("steps", "progress", "log_every", "sample_every", "checkpoint_every", "keep_last"):
+        raw["trainer"].pop(key)
+    return hashlib.sha1(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def run_key(rec: dict) -> tuple:
+    return (rec["recipe"], rec["dataset"], rec["seed"], rec["steps"], rec["fingerprint"])
+
+
+def command_line(recipe: str, dataset: str, steps: int, seeds: int, quick: bool = False) -> str:
+    cmd = f"python benchmarks/mode_collapse.py --recipes {recipe} --datasets {dataset} --seeds {seeds}"
+    if steps != RECIPES[recipe]["steps"][dataset] or quick:
+        cmd += f" --steps {steps}"
+    if quick:
+        cmd += " --quick"
+    return cmd
+
+
+def train_one(job: dict) -> dict | None:
+    """Train one (recipe, dataset, seed) run in this process; its result record (None if stopped)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from sparring.config import resolve
+    from sparring.registry import load_registry
+    from sparring.train import Trainer
+
+    recipe, dataset, seed, steps = job["recipe"], job["dataset"], job["seed"], job["steps"]
+    tmp = tempfile.mkdtemp(prefix=f"mc-{recipe}-{dataset}-{seed}-")
+    try:
+        registry = load_registry(entry_points=False)
+        cfg = resolve(run_config(recipe, dataset, seed, steps, tmp, job.get("device", "auto")), registry)
+        trainer = Trainer(cfg, registry)
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+        if trainer.step != steps:  # stopped by a signal: not a finished run, record nothing
+            return None
+        # The protocol's evaluation: 2,500 samples from the sampling generator (EMA if any).
+        metrics = trainer.evaluate(2500)
+        plot = None
+        if job.get("plot"):
+            plots = Path(job["plots_dir"])
+            plots.mkdir(parents=True, exist_ok=True)
+            name = f"{recipe}-{dataset}-s{seed}-{steps}"
+            paths = trainer.write_samples(n=2500, path=plots / name)
+            plot = str(paths[0].relative_to(ROOT)) if paths and paths[0].is_relative_to(ROOT) else (
+                str(paths[0]) if paths else None)
+        return {
+            "recipe": recipe, "dataset": dataset, "seed": seed, "steps": steps,
+            "fingerprint": job["fingerprint"],
+            "modes": int(metrics["modes"]), "high_quality": metrics["high_quality"],
+            "reverse_kl": metrics["reverse_kl"], "fd": metrics.get("fd"),
+            "sampler": "ema" if trainer.ema is not None else "G",
+            "seconds": round(seconds, 2), "ms_per_step": round(1000 * seconds / steps, 3),
+            "device": str(trainer.device), "torch": torch.__version__,
+            "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(), "quick": bool(job.get("quick")),
+            "skipped_steps": trainer.skipped_steps, "plot": plot,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- results file --------------------------------------------------------------------
+
+
+def load_results(path: Path) -> list[dict]:
+    """Every well-formed record of the results file (a line cut short by a kill is skipped)."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and {"recipe", "dataset", "seed", "steps", "fingerprint"} <= set(rec):
+            out.append(rec)
+    return out
+
+
+def append_result(path: Path, rec: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed mid-write leaves a line without its newline: start a fresh line.
+    torn = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(("\n" if torn else "") + json.dumps(rec, allow_nan=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def plan(recipes, datasets, seeds, steps_override, done: set, quick: bool, plots_dir: Path,
+         device: str) -> list[dict]:
+    """The runs still to do, seed-major so every row gains seeds evenly."""
+    jobs = []
+    for seed in seeds:
+        for recipe in recipes:
+            for dataset in datasets:
+                steps = steps_override or RECIPES[recipe]["steps"][dataset]
+                fp = fingerprint(recipe, dataset)
+                if (recipe, dataset, seed, steps, fp) in done:
+                    continue
+                jobs.append({"recipe": recipe, "dataset": dataset, "seed": seed, "steps": steps,
+                             "fingerprint": fp, "quick": quick, "plot": seed == 0,
+                             "plots_dir": str(plots_dir), "device": device})
+    return jobs
+
+
+# --- the table -----------------------------------------------------------------------
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def _fmt(mean: float, se: float, digits: int) -> str:
+    if not math.isfinite(mean):
+        return "inf" if mean > 0 else str(mean)
+    if not math.isfinite(se):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {se:.{digits}f}"
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One row per (recipe, dataset, steps, fingerprint): means, standard errors, n."""
+    groups: dict[tuple, list[dict]] = {}
+    for rec in records:
+        groups.setdefault((rec["recipe"], rec["dataset"], rec["steps"], rec["fingerprint"]), []).append(rec)
+    rows = []
+    for (recipe, dataset, steps, fp), recs in groups.items():
+        by_seed = {r["seed"]: r for r in recs}  # a rerun seed counts once (the latest)
+        recs = [by_seed[s] for s in sorted(by_seed)]
+        row = {"recipe": recipe, "dataset": dataset, "steps": steps, "fingerprint": fp, "n": len(recs),
+               "seeds": sorted(by_seed), "sampler": recs[0].get("sampler", "?"),
+               "ms_per_step": sum(r.get("ms_per_step", 0) for r in recs) / len(recs),
+               "all_modes": all(r["modes"] == (8 if dataset == "ring" else 25) for r in recs),
+               "quick": any(r.get("quick") for r in recs)}
+        for key in ("modes", "high_quality", "reverse_kl"):
+            row[key] = mean_se([float(r[key]) for r in recs])
+        rows.append(row)
+    order = {name: i for i, name in enumerate(RECIPES)}
+    rows.sort(key=lambda r: (order.get(r["recipe"], 99), r["recipe"], DATASETS.index(r["dataset"])
+                             if r["dataset"] in DATASETS else 9, r["steps"]))
+    return rows
+
+
+def current_rows(rows: list[dict]) -> list[dict]:
+    """Rows whose fingerprint matches the recipe as defined now."""
+    return [r for r in rows if r["recipe"] in RECIPES and r["fingerprint"] == fingerprint(r["recipe"], r["dataset"])]
+
+
+def format_table(records: list[dict], target_seeds: int = 10) -> str:
+    rows = current_rows(summarize(records))
+    lines = ["| method | ring: modes (max 8) | ring: HQ % | ring: reverse KL | grid: modes (max 25) "
+             "| grid: HQ % | grid: reverse KL |",
+             "|---|---|---|---|---|---|---|"]
+    for name, ring, grid in PUBLISHED:
+        cells = []
+        for vals in (ring, grid):
+            cells += ["–" if v is None else (f"{v:g}") for v in vals]
+        lines.append(f"| published: {name} | " + " | ".join(cells) + " |")
+    by_recipe: dict[str, dict[str, list[dict]]] = {}
+    for row in rows:
+        by_recipe.setdefault(row["recipe"], {}).setdefault(row["dataset"], []).append(row)
+    for recipe, per in by_recipe.items():
+        # The longest-trained row of each dataset is the recipe's row in the table.
+        chosen = {d: max(rs, key=lambda r: (r["steps"], r["n"])) for d, rs in per.items()}
+        cells = []
+        for d in DATASETS:
+            r = chosen.get(d)
+            if r is None:
+                cells += ["not run"] * 3
+                continue
+            cells += [f"{_fmt(*r['modes'], 2)} (n={r['n']}{'' if r['n'] >= target_seeds else ' of ' + str(target_seeds)})",
+                      _fmt(*r["high_quality"], 1), _fmt(*r["reverse_kl"], 3)]
+        lines.append(f"| **ours: {RECIPES[recipe]['title']}** | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("| our row | dataset | steps | seeds | sampler | ms/step | every seed all modes | "
+                 "goal met | reproduce |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        goal = GOAL[row["dataset"]] if row["dataset"] in GOAL else None
+        met = "–"
+        if row["recipe"] == "best" and goal:
+            met = "yes" if (row["all_modes"] and row["high_quality"][0] >= goal[1]
+                            and row["reverse_kl"][0] <= goal[2] and row["n"] >= target_seeds) else "no"
+        lines.append(f"| {row['recipe']} | {row['dataset']} | {row['steps']} | {row['n']} | {row['sampler']} | "
+                     f"{row['ms_per_step']:.1f} | {'yes' if row['all_modes'] else 'no'} | {met} | "
+                     f"`{command_line(row['recipe'], row['dataset'], row['steps'], target_seeds, row['quick'])}` |")
+    return "\n".join(lines)
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def _run_jobs(jobs: list[dict], workers: int, results: Path) -> None:
+    total = len(jobs)
+    if total == 0:
+        print("nothing to run: every requested run is in the results file", file=sys.stderr)
+        return
+    print(f"{total} runs to do with {workers} worker(s)", file=sys.stderr)
+    t0 = time.perf_counter()
+
+    def report(i, rec):
+        if rec is None:
+            print(f"[{i}/{total}] a run was stopped before its last step; not recorded", file=sys.stderr)
+            return
+        append_result(results, rec)
+        print(f"[{i}/{total}] {rec['recipe']} {rec['dataset']} seed {rec['seed']} {rec['steps']} steps: "
+              f"modes {rec['modes']} HQ {rec['high_quality']:.1f}% rKL {rec['reverse_kl']:.3f} "
+              f"({rec['seconds']:.0f} s, {rec['ms_per_step']:.1f} ms/step; {time.perf_counter() - t0:.0f} s total)",
+              file=sys.stderr, flush=True)
+
+    if workers <= 1:
+        for i, job in enumerate(jobs, 1):
+            report(i, train_one(job))
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, maxtasksperchild=1) as pool:
+        for i, rec in enumerate(pool.imap_unordered(train_one, jobs), 1):
+            report(i, rec)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipes", default=",".join(RECIPES), help=f"comma list of {', '.join(RECIPES)}")
+    p.add_argument("--datasets", default=",".join(DATASETS), help="comma list of ring, grid")
+    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per row (default 10)")
+    p.add_argument("--first-seed", type=int, default=0, help="start at this seed")
+    p.add_argument("--steps", type=int, default=0, help="override every recipe's steps")
+    p.add_argument("--workers", type=int, default=2, help="processes, one thread each (default 2)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 200 steps, separate results file")
+    p.add_argument("--results", type=Path, default=None, help=f"results file (default {RESULTS.relative_to(ROOT.parent)})")
+    p.add_argument("--plots", type=Path, default=PLOTS, help="folder of seed-0 scatter plots")
+    p.add_argument("--table", action="store_true", help="only print the table from the results file")
+    args = p.parse_args(argv)
+
+    results = args.results or (QUICK_RESULTS if args.quick else RESULTS)
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    for r in recipes:
+        if r not in RECIPES:
+            p.error(f"unknown recipe '{r}'; choose from {', '.join(RECIPES)}")
+    for d in datasets:
+        if d not in DATASETS:
+            p.error(f"unknown dataset '{d}'; choose from {', '.join(DATASETS)}")
+    seeds = args.seeds
+    steps = args.steps
+    if args.quick:
+        seeds = min(seeds, 2)
+        steps = steps or 200
+    target = seeds
+    if not args.table:
+        done = {run_key(r) for r in load_results(results)}
+        jobs = plan(recipes, datasets, range(args.first_seed, args.first_seed + seeds), steps, done,
+                    args.quick, args.plots if not args.quick else Path(tempfile.gettempdir()) / "mc-quick-plots",
+                    args.device)
+        _run_jobs(jobs, max(args.workers, 1), results)
+    print(format_table(load_results(results), target_seeds=10 if not args.quick else target))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
