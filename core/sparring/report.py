@@ -292,6 +292,20 @@ def _text_rows(path: Path) -> tuple[list[str], int]:
     return rows, len(lines)
 
 
+def _image_size_attrs(path: Path, least: int = 240, most: int = 360) -> str:
+    """Small grids scaled up by a whole factor with crisp pixels, large ones down to ``most``."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width = image.width
+    except Exception:
+        return ""
+    if width < least:
+        return f' width="{width * math.ceil(least / width)}" style="image-rendering:pixelated"'
+    return f' width="{min(width, most)}"'
+
+
 def default_gallery(paths, assets: Assets) -> str:
     """HTML showing sample files by type: images, audio players, MIDI, text, links."""
     parts = []
@@ -301,7 +315,7 @@ def default_gallery(paths, assets: Assets) -> str:
         label = html.escape(path.name)
         try:
             if kind == "image":
-                parts.append(f'<figure><img class="sample" src="{assets.url(path)}" alt="{label}">'
+                parts.append(f'<figure><img class="sample"{_image_size_attrs(path)} src="{assets.url(path)}" alt="{label}">'
                              f"<figcaption>{label}</figcaption></figure>")
             elif kind == "audio":
                 spectrum = ""
@@ -374,6 +388,9 @@ def _plot(title: str, lines: list[tuple[str, np.ndarray, np.ndarray]], scale: st
         ax.set_yscale("log")
     if not finite.size:  # e.g. a reverse KL that is infinite while modes are missed
         ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", color="grey")
+    steps = np.concatenate([x for _, x, _ in lines]) if lines else np.array([])
+    if steps.size and (not finite.size or steps.min() == steps.max()):
+        ax.set_xlim(steps.min() - 1, steps.max() + 1)  # one point or none: integer steps around it
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -480,7 +497,7 @@ dt{font-weight:600} dd{margin:0} pre{background:#f6f6f6;padding:.8em;overflow:au
 .steps{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
 .step{border:1px solid #ddd;border-radius:6px;padding:.5em;max-width:100%}
 .step h3{margin:.1em 0 .4em;font-size:1em} figure{margin:0 0 .5em}
-img.sample{max-width:360px;image-rendering:pixelated} img.spectrogram{display:block;max-width:420px}
+img.sample{max-width:100%;height:auto} img.spectrogram{display:block;max-width:420px}
 figcaption,caption,.note{color:#666;font-size:.8em}
 table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left}
 table.text td:first-child{color:#999} .error{color:#b00}
