@@ -43,6 +43,9 @@ log = logging.getLogger("sparring.image")
 
 _LOADED: dict = {}
 
+#: The classifier the metric specs use (tests swap in a tiny one).
+DEFAULT_CLASSIFIER = ClassifierConfig()
+
 
 def cache_dir() -> Path:
     root = os.environ.get("SPARRING_CACHE") or "~/.cache/sparring"
@@ -124,7 +127,7 @@ def _train(cfg: ClassifierConfig) -> tuple[SmallCNN, float]:
 
 def load_classifier(cfg: ClassifierConfig | None = None) -> tuple[SmallCNN, float]:
     """The cached classifier and its held-out accuracy; trained and cached on first use."""
-    cfg = cfg or ClassifierConfig()
+    cfg = cfg or DEFAULT_CLASSIFIER
     key = tuple(sorted(dataclasses.asdict(cfg).items()))
     path = _cache_file(cfg)
     cached = _LOADED.get(key)
