@@ -1,6 +1,7 @@
 """``--log tensorboard``: event files read back with TensorBoard's own reader."""
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import wave
@@ -12,8 +13,8 @@ import pytest
 from sparring import cli
 from sparring.errors import SparringError
 
-pytest.importorskip("tensorboard", reason="the optional 'tensorboard' package is not installed")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+needs_tensorboard = pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None,
+                                       reason="the optional 'tensorboard' package is not installed")
 
 TINY = ["--set", "generator.hidden=16", "--set", "generator.layers=2", "--set", "discriminator.hidden=16",
         "--set", "discriminator.layers=2", "--set", "dataset.size=2000", "--set", "trainer.eval_samples=200",
@@ -21,12 +22,15 @@ TINY = ["--set", "generator.hidden=16", "--set", "generator.layers=2", "--set", 
         "--set", "trainer.progress=false", "--batch-size", "32", "--seed", "0"]
 
 
-def events(folder) -> EventAccumulator:
+def events(folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0, "audio": 0, "tensors": 0})
     acc.Reload()
     return acc
 
 
+@needs_tensorboard
 def test_train_with_log_tensorboard_mirrors_metrics_jsonl(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", "toy", "--steps", "10", "--out", str(out), "--log", "tensorboard", *TINY]) == 0
@@ -66,6 +70,7 @@ def _wav(path, rate=8000, seconds=0.25):
     return len(pcm)
 
 
+@needs_tensorboard
 def test_samples_become_audio_and_text_and_unknown_types_are_skipped(tmp_path, capsys):
     from sparring.tensorboard import TensorBoardLogger
 
@@ -92,6 +97,7 @@ def test_samples_become_audio_and_text_and_unknown_types_are_skipped(tmp_path, c
     assert "a cat on a mat" in text and "<b>two</b> dogs" in text
 
 
+@needs_tensorboard
 def test_midi_samples_are_rendered_to_audio(tmp_path):
     pretty_midi = pytest.importorskip("pretty_midi", reason="pretty_midi renders MIDI; without it MIDI is skipped")
     from sparring.tensorboard import TensorBoardLogger
@@ -111,8 +117,6 @@ def test_midi_samples_are_rendered_to_audio(tmp_path):
 
 
 def test_missing_tensorboard_is_a_clear_error(monkeypatch, tmp_path, capsys):
-    import importlib.util
-
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
