@@ -75,7 +75,7 @@ class TrainerConfig:
     log_every: int = _f(10, "write metrics.jsonl every N steps", min=1)
     sample_every: int = _f(500, "write samples every N steps (and at the end)", min=1)
     n_samples: int = _f(64, "samples written each time", min=1)
-    eval_every: int = _f(0, "evaluate every N steps (0: only at the end)", min=0)
+    eval_every: int = _f(0, "evaluate every N steps (0: only at the end, -1: never)", min=-1)
     eval_samples: int = _f(2500, "samples drawn for each evaluation", min=2)
     checkpoint_every: int = _f(500, "checkpoint every N steps (and at the end)", min=1)
     keep_last: int = _f(2, "how many step checkpoints to keep (older ones are deleted)", min=1)

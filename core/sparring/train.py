@@ -143,6 +143,7 @@ class Trainer:
         self._bad_in_a_row = 0
         self._stop_signal = None
         self.last_logs: dict = {}
+        self.force_progress = False  # show the bar even when stderr is not a terminal
         self._hooks = {name: self.registry.has_impls(name) for name in (
             "sparring_train_start", "sparring_step_end", "sparring_eval_end",
             "sparring_samples_written", "sparring_checkpoint_save", "sparring_checkpoint_load",
@@ -361,7 +362,7 @@ class Trainer:
                 self._call("sparring_step_end", trainer=self, step=self.step, logs=self.last_logs)
                 if self.step % t.sample_every == 0 or self.step == t.steps:
                     self.write_samples()
-                if t.eval_every and self.step % t.eval_every == 0 and self.step < t.steps:
+                if t.eval_every > 0 and self.step % t.eval_every == 0 and self.step < t.steps:
                     metrics = self.evaluate()
                 if self.step % t.checkpoint_every == 0 or self.step == t.steps:
                     self.save_checkpoint()
@@ -370,7 +371,7 @@ class Trainer:
                 print(f"\nsparring: stopped by {self._stop_signal} at step {self.step}; checkpoint "
                       f"{path}; continue with: sparring train --resume {self.run_dir}", file=sys.stderr)
                 return metrics
-            if self.metrics:
+            if self.metrics and t.eval_every >= 0:
                 metrics = self.evaluate()
             self._call("sparring_train_end", trainer=self)
             return metrics
@@ -437,7 +438,7 @@ class Trainer:
 
     def _progress_bar(self):
         t = self.config.trainer
-        if not (t.progress and sys.stderr.isatty()):
+        if not (t.progress and (sys.stderr.isatty() or self.force_progress)):
             return None
         from tqdm.auto import tqdm
 
