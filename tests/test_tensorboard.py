@@ -128,3 +128,17 @@ def test_missing_tensorboard_is_a_clear_error(monkeypatch, tmp_path, capsys):
     assert cli.main(["train", "toy", "--steps", "2", "--out", str(out), "--log", "tensorboard", *TINY]) == 2
     assert "needs the 'tensorboard' package" in capsys.readouterr().err
     assert not (out / "checkpoints").exists()  # it failed before training started
+
+
+@needs_tensorboard
+def test_resume_after_a_kill_drops_the_events_past_the_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    tiny = [*TINY, "--set", "trainer.checkpoint_every=5", "--set", "trainer.eval_every=0"]
+    assert cli.main(["train", "toy", "--steps", "10", "--out", str(out), "--log", "tensorboard", *tiny]) == 0
+    # As if killed between step 10's events and its checkpoint: the newest checkpoint is step 5.
+    (out / "checkpoints" / "step_0000010.pt").unlink()
+    (out / "checkpoints" / "latest").write_text("step_0000005.pt\n")
+    assert cli.main(["train", "--resume", str(out), "--steps", "15", "--log", "tensorboard"]) == 0
+    acc = events(out / "tensorboard")
+    assert [e.step for e in acc.Scalars("loss/d_loss")] == [5, 10, 15]
+    assert [e.step for e in acc.Images("samples/image")] == [5, 10, 15]

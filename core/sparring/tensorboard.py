@@ -72,7 +72,8 @@ class TensorBoardLogger:
 
         self.log_dir = self.log_dir or Path(trainer.run_dir) / "tensorboard"
         # On resume, drop events a killed run wrote after its checkpoint: they are redone.
-        self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.step or None)
+        # TensorBoard purges steps >= purge_step; the checkpoint's own step stays.
+        self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.step + 1 if trainer.step else None)
         config = to_toml(trainer.config.to_dict())
         self.writer.add_text("config", "\n".join("    " + line for line in config.splitlines()), trainer.step)
 
