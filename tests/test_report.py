@@ -365,3 +365,16 @@ def test_read_wav_without_soundfile_reads_integer_pcm(tmp_path, monkeypatch, wid
     samples, rate = read_wav(tmp_path / "x.wav")
     assert rate == 8000 and samples.shape == (5,)
     np.testing.assert_allclose(samples, signal, atol=2 / scale)
+
+
+def test_a_stale_eval_json_gives_way_to_a_later_logged_evaluation(tmp_path):
+    from sparring.report import final_evaluation, read_run
+
+    (tmp_path / "config.toml").write_text('modality = "toy"\n')
+    (tmp_path / "eval.json").write_text(json.dumps({"step": 10, "samples": 50, "metrics": {"fd": 1.0, "real/fd": 0.1}}))
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 10, "eval": {"fd": 2.0}}) + "\n")
+    assert final_evaluation(read_run(tmp_path))[0]["fd"] == 1.0
+    with open(tmp_path / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"step": 20, "eval": {"fd": 3.0}}) + "\n")
+    results, source = final_evaluation(read_run(tmp_path))
+    assert results == {"fd": 3.0} and "step 20" in source and "sparring eval" in source

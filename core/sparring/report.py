@@ -433,8 +433,10 @@ def curve_plots(log: RunLog, final: dict) -> list[tuple[str, bytes]]:
 
 def final_evaluation(log: RunLog) -> tuple[dict, str]:
     """The final metrics and where they come from: eval.json, else the last logged evaluation."""
-    if log.eval_json and isinstance(log.eval_json.get("metrics"), dict):
-        e = log.eval_json
+    last_logged = log.evals[-1].get("step", -1) if log.evals else -1
+    e = log.eval_json
+    # eval.json wins unless training went on after it was written (then it is stale).
+    if e and isinstance(e.get("metrics"), dict) and not (isinstance(e.get("step"), int) and e["step"] < last_logged):
         return e["metrics"], f"eval.json: step {e.get('step', '?')}, {e.get('samples', '?')} samples each"
     if log.evals:
         last = log.evals[-1]
