@@ -378,3 +378,12 @@ def test_a_stale_eval_json_gives_way_to_a_later_logged_evaluation(tmp_path):
         fh.write(json.dumps({"step": 20, "eval": {"fd": 3.0}}) + "\n")
     results, source = final_evaluation(read_run(tmp_path))
     assert results == {"fd": 3.0} and "step 20" in source and "sparring eval" in source
+
+
+def test_the_gallery_hook_is_documented_with_an_example():
+    from sparring import hookspecs
+
+    for name in hookspecs.REPORT_HOOKS:
+        doc = getattr(hookspecs, name).__doc__
+        assert doc.strip().splitlines()[0].endswith(".") and "Example::" in doc
+        assert getattr(hookspecs, name).sparring_spec["firstresult"]
