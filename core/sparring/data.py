@@ -24,12 +24,15 @@ def _split(batch):
 
 class BatchStream:
     def __init__(self, dataset, batch_size: int, seed: int, device: torch.device,
-                 on_device: bool = True, num_workers: int = 0, name: str = "dataset"):
+                 on_device: bool = True, num_workers: int = 0, name: str = "dataset",
+                 rank: int = 0, world: int = 1):
         self.dataset = dataset
         self.n = len(dataset)
         if self.n < batch_size:
             raise ConfigError(f"{name} has {self.n} samples, fewer than trainer.batch_size={batch_size}")
         self.batch_size = batch_size
+        # Under torchrun: every rank walks the same global permutation, keeps its slice.
+        self.rank, self.world = rank, world
         self.seed = seed
         self.device = device
         self.num_workers = num_workers
@@ -51,7 +54,8 @@ class BatchStream:
         # One DataLoader per epoch over the batches not yet consumed.
         rest = self._perm[self.pos:]
         usable = (len(rest) // self.batch_size) * self.batch_size
-        batches = rest[:usable].view(-1, self.batch_size).tolist()
+        batches = [self._local(b) for b in rest[:usable].view(-1, self.batch_size)]
+        batches = [b.tolist() for b in batches]
         loader = DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
                             collate_fn=default_collate, pin_memory=self.device.type == "cuda")
         self._loader_iter = iter(loader)
@@ -66,7 +70,7 @@ class BatchStream:
             self._perm = self._permutation()
             self._loader_iter = None
         if self.tensors is not None:
-            idx = self._perm[self.pos:self.pos + self.batch_size]
+            idx = self._local(self._perm[self.pos:self.pos + self.batch_size])
             self.pos += self.batch_size
             idx = idx.to(self.tensors[0].device)
             x = self.tensors[0][idx]
@@ -78,6 +82,10 @@ class BatchStream:
             self.pos += self.batch_size
         x = x.to(self.device, non_blocking=True)
         return x, (None if y is None else y.to(self.device, non_blocking=True))
+
+    def _local(self, idx: torch.Tensor) -> torch.Tensor:
+        n = len(idx) // self.world
+        return idx[self.rank * n:(self.rank + 1) * n]
 
     def sample(self, n: int, seed: int):
         """``n`` samples drawn without replacement by their own generator (evaluation)."""

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
+from . import distributed
 from .config import RunConfig, to_toml
 from .data import BatchStream
 from .ema import EMA
@@ -74,7 +75,14 @@ class Trainer:
         self.registry.pm.hook.sparring_configure.call_historic(kwargs={"config": config})
         self.run_dir = Path(config.out)
         t = config.trainer
+        # Under torchrun every rank runs this same code on its slice of each batch.
+        self.dist = distributed.init_from_env(config.device)
         self.device = resolve_device(config.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        if t.batch_size % (self.dist.world * t.grad_accum):
+            raise ConfigError(f"config key 'trainer.batch_size' ({t.batch_size}) must be divisible by the "
+                              f"number of ranks times trainer.grad_accum ({self.dist.world} x {t.grad_accum})")
         seed_everything(config.seed)
 
         # --- specs: everything modality-specific comes from plugins ----------------
@@ -99,7 +107,8 @@ class Trainer:
             raise SparringError(f"dataset '{data_spec.name}' could not be built: {exc}") from None
         self.stream = BatchStream(self.dataset, t.batch_size, config.seed, self.device,
                                   on_device=t.data_on_device, num_workers=t.num_workers,
-                                  name=f"dataset '{data_spec.name}'")
+                                  name=f"dataset '{data_spec.name}'", rank=self.dist.rank,
+                                  world=self.dist.world)
         self.num_classes = self._resolve_conditional(gen_spec, disc_spec)
         probe = self.real_to_d(self.stream.sample(1, seed=0).to(self.device))
         self.info = DataInfo(tuple(probe.shape[1:]), self.num_classes, t.pack)
@@ -107,6 +116,8 @@ class Trainer:
         # --- models and optimisers -------------------------------------------------------
         self.G = gen_spec.build(config.generator.params, self.info).to(self.device)
         self.D = disc_spec.build(config.discriminator.params, self.info).to(self.device)
+        distributed.broadcast_parameters(self.G, self.dist)
+        distributed.broadcast_parameters(self.D, self.dist)
         self.ema = EMA(self.G, t.ema_halflife, t.ema_rampup) if t.ema_halflife > 0 else None
         self.G_train = torch.compile(self.G) if t.compile else self.G
         self.D_train = torch.compile(self.D) if t.compile else self.D
@@ -208,6 +219,13 @@ class Trainer:
             return None
         return torch.randint(self.num_classes, (n,), device=self.device)
 
+    def noise(self, n: int):
+        """Latents and fake labels for this rank's ``n`` samples, drawn for the global batch."""
+        world = self.dist.world
+        z = distributed.local_slice(self.latent(n * world), self.dist)
+        y = self.fake_labels(n * world)
+        return z, (None if y is None else distributed.local_slice(y, self.dist))
+
     def d_forward(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """D's logits for samples as D sees them: packed, then augmented."""
         x = pack(x, self.config.trainer.pack)
@@ -240,15 +258,15 @@ class Trainer:
         t = self.config.trainer
         self.D.requires_grad_(True)
         self.opt_d.zero_grad(set_to_none=True)
-        micro = t.batch_size // t.grad_accum
+        micro = t.batch_size // self.dist.world // t.grad_accum
         total = real_mean = fake_mean = 0.0
         x_real = self.real_to_d(x_real)
         for i in range(t.grad_accum):
             xr = x_real[i * micro:(i + 1) * micro]
             yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
-            y_fake = self.fake_labels(micro)
+            z, y_fake = self.noise(micro)
             with torch.no_grad(), self._autocast():
-                fake = self.G_train(self.latent(micro), y_fake)
+                fake = self.G_train(z, y_fake)
             with self._autocast():
                 real_logits = self.d_forward(xr, yr)
                 fake_logits = self.d_forward(fake, y_fake)
@@ -271,7 +289,8 @@ class Trainer:
                 scaled = penalty.float() * t.reg_weight * t.reg_interval
             self.scaler.scale(scaled).backward()
             penalty = penalty.detach()
-        finite, norm = self._finite_and_clip(total + penalty, self.D, self.opt_d)
+        loss = distributed.average_gradients(self.D, total + penalty, self.dist)
+        finite, norm = self._finite_and_clip(loss, self.D, self.opt_d)
         self._apply(self.opt_d, finite)
         self.d_updates += 1
         return {"finite": finite, "d_loss": total, "reg": penalty, "d_real": real_mean,
@@ -282,12 +301,12 @@ class Trainer:
         t = self.config.trainer
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
-        micro = t.batch_size // t.grad_accum
+        micro = t.batch_size // self.dist.world // t.grad_accum
         total = 0.0
         for i in range(t.grad_accum):
-            y = self.fake_labels(micro)
+            z, y = self.noise(micro)
             with self._autocast():
-                fake = self.G_train(self.latent(micro), y)
+                fake = self.G_train(z, y)
                 fake_logits = self.d_forward(fake, y)
                 real_logits = None
                 if self._g_needs_real:
@@ -298,7 +317,8 @@ class Trainer:
                 loss = self.loss.g_loss(fake_logits.float(), real_logits) / t.grad_accum
             self.scaler.scale(loss).backward()
             total = total + loss.detach()
-        finite, norm = self._finite_and_clip(total, self.G, self.opt_g)
+        loss = distributed.average_gradients(self.G, total, self.dist)
+        finite, norm = self._finite_and_clip(loss, self.G, self.opt_g)
         self._apply(self.opt_g, finite)
         if finite and self.ema is not None:
             self.ema.update(self.G, t.batch_size, (self.step + 1) * t.batch_size)
@@ -313,6 +333,7 @@ class Trainer:
             with self._autocast():
                 loss = self.modality.pretrain_loss(self.G, x, y)
             loss.backward()
+            loss = distributed.average_gradients(self.G, loss, self.dist)
             finite, _ = self._finite_and_clip(loss, self.G, self.opt_pre)
             if finite:
                 self.opt_pre.step()
@@ -362,7 +383,8 @@ class Trainer:
                 self._call("sparring_step_end", trainer=self, step=self.step, logs=self.last_logs)
                 if self.step % t.sample_every == 0 or self.step == t.steps:
                     self.write_samples()
-                if t.eval_every > 0 and self.step % t.eval_every == 0 and self.step < t.steps:
+                if t.eval_every > 0 and self.step % t.eval_every == 0 and self.step < t.steps \
+                        and self.dist.is_main:
                     metrics = self.evaluate()
                 if self.step % t.checkpoint_every == 0 or self.step == t.steps:
                     self.save_checkpoint()
@@ -371,7 +393,7 @@ class Trainer:
                 print(f"\nsparring: stopped by {self._stop_signal} at step {self.step}; checkpoint "
                       f"{path}; continue with: sparring train --resume {self.run_dir}", file=sys.stderr)
                 return metrics
-            if self.metrics and t.eval_every >= 0:
+            if self.metrics and t.eval_every >= 0 and self.dist.is_main:
                 metrics = self.evaluate()
             self._call("sparring_train_end", trainer=self)
             return metrics
@@ -419,6 +441,8 @@ class Trainer:
 
     def _log(self, record: dict) -> None:
         """Append one JSON object to metrics.jsonl (non-finite numbers become null)."""
+        if not self.dist.is_main:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(_finite_or_none(record)) + "\n")
@@ -438,7 +462,7 @@ class Trainer:
 
     def _progress_bar(self):
         t = self.config.trainer
-        if not (t.progress and (sys.stderr.isatty() or self.force_progress)):
+        if not (t.progress and (sys.stderr.isatty() or self.force_progress)) or not self.dist.is_main:
             return None
         from tqdm.auto import tqdm
 
@@ -447,6 +471,8 @@ class Trainer:
 
     def _prepare_run_dir(self) -> None:
         """Create the run folder, check it is writable, write the resolved config."""
+        if not self.dist.is_main:
+            return
         try:
             (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
             (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -521,7 +547,7 @@ class Trainer:
         return torch.cat(out)
 
     def write_samples(self, n: int | None = None, path: Path | None = None) -> list[Path]:
-        if self.writer is None:
+        if self.writer is None or not self.dist.is_main:
             return []
         samples = self.sample(n or self.config.trainer.n_samples)
         path = path or self.run_dir / "samples" / f"step_{self.step:07d}"
@@ -599,6 +625,8 @@ class Trainer:
         self._call("sparring_checkpoint_load", trainer=self, state=state)
 
     def save_checkpoint(self) -> Path:
+        if not self.dist.is_main:  # rank 0 writes for everyone: the ranks hold the same state
+            return self.run_dir / "checkpoints" / f"step_{self.step:07d}.pt"
         try:
             return ckpt.save_checkpoint(self.state_dict(), self.run_dir / "checkpoints", self.step,
                                         self.config.trainer.keep_last)
