@@ -242,8 +242,9 @@ def fit_to(x: torch.Tensor, size, fit: str, spacing) -> tuple[torch.Tensor, tupl
         shrink = any(n > s for n, s in zip(spatial, size))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            x = Resize(spatial_size=size, mode=mode, anti_aliasing=shrink)(x)
-        x = plain(x).float().clamp(-1.0, 1.0)
+            # Shifted so the background is 0: the anti-aliasing filter pads with zeros.
+            x = Resize(spatial_size=size, mode=mode, anti_aliasing=shrink)(x + 1.0)
+        x = (plain(x).float() - 1.0).clamp(-1.0, 1.0)
     return x, new_spacing
 
 

@@ -202,7 +202,7 @@ def _train_autoencoder(data: torch.Tensor, cfg: FeatureNetConfig) -> FeatureAuto
         feats = torch.cat([model.encoder(data[i:i + 256]) for i in range(0, len(data), 256)])
         model.feature_scale.fill_(feats.pow(2).mean().sqrt().clamp_min(1e-6).item())
     log.info("trained the ae-features autoencoder on %d samples %s in %.1fs (final MSE %.4f)",
-             len(data), tuple(data.shape[1:]), time.time() - start, float(loss))
+             len(data), tuple(data.shape[1:]), time.time() - start, float(loss.detach()))
     return model
 
 

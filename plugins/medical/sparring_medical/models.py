@@ -181,6 +181,21 @@ class MonaiDiscriminator(_NoLabel):
         return self.net(x).reshape(x.shape[0])
 
 
+def _patch_min_size(layers: int, kernel: int, last_kernel: int, norm: str) -> int:
+    """The smallest power-of-two size a MONAI patch discriminator of ``layers`` accepts:
+    ``layers`` halvings, a stride-1 ``kernel`` conv (instance norm needs two voxels out
+    of it) and a ``last_kernel`` conv must fit."""
+    least = 2 if norm.lower() == "instance" else 1
+    pad, last_pad = (kernel - 1) // 2, (last_kernel - 1) // 2
+    size = 2
+    while True:
+        f = size >> layers
+        g = f + 2 * pad - kernel + 1
+        if f >= 1 and g >= least and g + 2 * last_pad >= last_kernel:
+            return size
+        size *= 2
+
+
 class PatchDiscriminator(_NoLabel):
     """MONAI's ``PatchDiscriminator``: returns its list (features..., patch logits)."""
 
@@ -189,9 +204,10 @@ class PatchDiscriminator(_NoLabel):
         from monai.networks.nets import PatchDiscriminator as MonaiPatch
 
         channels, spatial = spatial_of(info)
-        if min(spatial) < 2 ** cfg.num_layers:
-            raise ConfigError(f"'monai-patch' with {cfg.num_layers} layers needs samples of at least "
-                              f"{2 ** cfg.num_layers} voxels a side, got {list(spatial)}")
+        need = _patch_min_size(cfg.num_layers, cfg.kernel_size, cfg.kernel_size, cfg.norm)
+        if min(spatial) < need:
+            raise ConfigError(f"'monai-patch' with {cfg.num_layers} layers needs samples "
+                              f"of at least {need} voxels a side, got {list(spatial)}")
         self.net = MonaiPatch(spatial_dims=len(spatial), channels=cfg.channels,
                               in_channels=channels * info.pack, num_layers_d=cfg.num_layers,
                               kernel_size=cfg.kernel_size, norm=cfg.norm.upper(), dropout=cfg.dropout)
@@ -209,10 +225,10 @@ class MultiScalePatchDiscriminator(_NoLabel):
         from monai.networks.nets import MultiScalePatchDiscriminator as MonaiMultiScale
 
         channels, spatial = spatial_of(info)
-        deepest = cfg.num_layers * cfg.num_d
-        if min(spatial) < 2 ** deepest:
-            raise ConfigError(f"'monai-multiscale-patch' with num_d={cfg.num_d} and num_layers="
-                              f"{cfg.num_layers} needs samples of at least {2 ** deepest} voxels a side, "
+        need = _patch_min_size(cfg.num_layers * cfg.num_d, cfg.kernel_size, 1, cfg.norm)
+        if min(spatial) < need:
+            raise ConfigError(f"'monai-multiscale-patch' with num_d={cfg.num_d} and num_layers={cfg.num_layers} "
+                              f"needs samples of at least {need} voxels a side, "
                               f"got {list(spatial)}")
         self.net = MonaiMultiScale(num_d=cfg.num_d, num_layers_d=cfg.num_layers, spatial_dims=len(spatial),
                                    channels=cfg.channels, in_channels=channels * info.pack,
