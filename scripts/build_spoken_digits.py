@@ -1,6 +1,6 @@
 """Build the spoken-digits dataset (zero..nine by espeak-ng, SC09-like) into the cache.
 
-    python scripts/build_spoken_digits.py            # 4,800 clips, about 2-4 minutes on 2 cores
+    python scripts/build_spoken_digits.py            # 1,440 clips, a minute or two on 2 cores
     python scripts/build_spoken_digits.py --small    # 80 clips, for a quick look
 
 Needs espeak-ng (Debian/Ubuntu: apt-get install espeak-ng) and sparring-audio installed.

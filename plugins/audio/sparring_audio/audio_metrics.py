@@ -63,8 +63,9 @@ def mel_metrics(generated, real, dataset=None) -> dict:
 
 
 class DigitCNN(nn.Module):
-    """Three conv-BN-ReLU-pool blocks on standardised log-mel, global average pooling,
-    a ``feature_dim`` ReLU layer (the features) and a 10-way head."""
+    """Three conv-BN-ReLU-pool blocks on standardised log-mel, average pooling over time
+    only (which bands sound is what tells digits apart), a ``feature_dim`` ReLU layer
+    (the features) and a 10-way head."""
 
     def __init__(self, width: int = 32, feature_dim: int = 128, num_classes: int = 10):
         super().__init__()
@@ -73,8 +74,8 @@ class DigitCNN(nn.Module):
         for cout in (w, 2 * w, 4 * w):
             blocks += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
             cin = cout
-        self.body = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Linear(cin, feature_dim), nn.ReLU())
+        self.body = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d((N_MELS // 8, 1)), nn.Flatten(),
+                                  nn.Linear(cin * (N_MELS // 8), feature_dim), nn.ReLU())
         self.head = nn.Linear(feature_dim, num_classes)
         self.register_buffer("mel_mean", torch.zeros(()))
         self.register_buffer("mel_std", torch.ones(()))

@@ -176,4 +176,4 @@ class DigitClassifierConfig:
     batch_size: int = 64
     lr: float = 2e-3
     seed: int = 0
-    version: int = 1
+    version: int = 2

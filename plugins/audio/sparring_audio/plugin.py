@@ -30,6 +30,18 @@ def _lazy(module: str, name: str):
     return call
 
 
+def _lazy_writer(module: str, name: str):
+    """Like ``_lazy``, with the ``dataset`` keyword visible: the loop passes the dataset
+    only to writers whose signature names it."""
+    fn = _lazy(module, name)
+
+    def write(samples, path, dataset=None):
+        return fn(samples, path, dataset=dataset)
+
+    write.__name__ = name
+    return write
+
+
 def _roll_to_d(x):
     from .music_data import roll_to_d
 
@@ -102,13 +114,13 @@ def sparring_metrics():
 
 @hookimpl
 def sparring_sample_writers():
-    yield WriterSpec("midi", MUSIC, _lazy("music_writers", "write_midi_and_png"),
+    yield WriterSpec("midi", MUSIC, _lazy_writer("music_writers", "write_midi_and_png"),
                      description="one MIDI file per sample plus a piano-roll PNG")
-    yield WriterSpec("pianoroll", MUSIC, _lazy("music_writers", "write_pianoroll_png"),
+    yield WriterSpec("pianoroll", MUSIC, _lazy_writer("music_writers", "write_pianoroll_png"),
                      description="a PNG of up to 16 piano rolls")
-    yield WriterSpec("wav", AUDIO, _lazy("audio_writers", "write_wav_and_png"),
+    yield WriterSpec("wav", AUDIO, _lazy_writer("audio_writers", "write_wav_and_png"),
                      description="one 16 kHz WAV per sample plus a spectrogram PNG")
-    yield WriterSpec("spectrogram", AUDIO, _lazy("audio_writers", "write_spectrogram_png"),
+    yield WriterSpec("spectrogram", AUDIO, _lazy_writer("audio_writers", "write_spectrogram_png"),
                      description="a PNG of up to 16 log-mel spectrograms")
 
 
