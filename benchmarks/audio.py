@@ -1,0 +1,172 @@
+"""Audio and music quality benchmark: MuseGAN on the chorales, WaveGAN and SpecGAN on
+the spoken digits.
+
+Music: the MuseGAN metrics (empty bars, used pitch classes per bar, qualified notes,
+polyphony, in-scale ratio, tonal distance) of generated 4-bar phrases beside the same
+metrics of every training segment; the goal is within 10% on empty bars, used pitch
+classes and qualified notes. Spoken digits (scripts/build_spoken_digits.py): the
+Inception-style score and Frechet distance of our log-mel digit classifier for
+generated clips beside real clips; the WaveGAN paper's SC09 ratios are 4.67 / 9.18
+(WaveGAN / real) and 6.03 / 9.18 (SpecGAN / real), our goal is >= 0.7 for the better
+model. SpecGAN is also compared with real clips passed through its own spectrogram and
+Griffin-Lim (the best it can sound).
+
+Each part trains a fresh run (or reuses a finished one), evaluates it and saves a JSON
+result under --out; the table is printed from those files, so parts can run in separate
+processes:
+
+    python benchmarks/audio.py --only music --music-steps 300
+    python benchmarks/audio.py --only wavegan --audio-steps 300 --dim 16
+    python benchmarks/audio.py --table
+
+The defaults (--music-steps 20000, --audio-steps 20000, --dim 64) are the paper-sized
+setting for a GPU; on a CPU use the small numbers above and read the result as a
+smoke test, not as the models' quality.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+MUSIC_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale", "tonal_distance")
+GOAL_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes")
+PAPER = {"wavegan": 4.67 / 9.18, "specgan": 6.03 / 9.18}
+
+
+def _train(raw: dict, run_dir: Path):
+    """A finished run's trainer (resumed from its last checkpoint) or a freshly trained one."""
+    from sparring.checkpoint import latest_checkpoint
+    from sparring.config import resolve
+    from sparring.registry import load_registry
+    from sparring.train import Trainer
+
+    registry = load_registry()
+    raw = {**raw, "out": str(run_dir)}
+    resume = latest_checkpoint(run_dir) is not None
+    trainer = Trainer(resolve(raw, registry), registry, resume=resume)
+    start = time.time()
+    if trainer.step < trainer.config.trainer.steps:
+        trainer.config.trainer.eval_samples = 2  # the benchmark evaluates below
+        trainer.metrics = []
+        trainer.train()
+    return trainer, time.time() - start
+
+
+def run_music(args) -> dict:
+    import torch
+
+    from sparring_audio import music_metrics
+
+    raw = {"modality": "music", "seed": args.seed, "device": args.device,
+           "trainer": {"steps": args.music_steps, "batch_size": 32, "loss": "hinge", "betas_g": [0.5, 0.9],
+                       "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 1000,
+                       "checkpoint_every": 100, "n_samples": 8, "log_every": 20},
+           "generator": {"channels": args.music_channels}, "discriminator": {"channels": args.music_channels // 2}}
+    trainer, seconds = _train(raw, args.out / "music")
+    ds = trainer.dataset
+    generated = trainer.real_to_d(trainer.sample(args.music_samples, seed=1))
+    gen = music_metrics.musegan_metrics(generated, ds.steps_per_bar, ds.lowest_pitch)
+    data = music_metrics.musegan_metrics(ds.segments.bool(), ds.steps_per_bar, ds.lowest_pitch)
+    paths = trainer.write_samples(4, args.out / "music" / "benchmark_samples")
+    return {"part": "music", "steps": trainer.step, "train_seconds": seconds, "samples": args.music_samples,
+            "segments": int(ds.segments.shape[0]), "generated": gen, "data": data,
+            "device": str(trainer.device), "torch_threads": torch.get_num_threads(),
+            "files": [str(p) for p in paths]}
+
+
+def run_digits(args, model: str) -> dict:
+    import torch
+
+    from sparring_audio import audio_metrics, spectral
+
+    raw = {"modality": "audio", "seed": args.seed, "device": args.device,
+           "generator": {"name": model, "dim": args.dim}, "discriminator": {"name": model, "dim": args.dim},
+           "dataset": {"name": "spoken-digits", "labels": False},
+           "trainer": {"steps": args.audio_steps, "batch_size": 32, "loss": "wasserstein", "regularizer": "gp",
+                       "n_critic": args.n_critic, "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.5, 0.9],
+                       "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 1000,
+                       "checkpoint_every": 100, "n_samples": 8, "log_every": 20}}
+    trainer, seconds = _train(raw, args.out / model)
+    ds = trainer.dataset
+    n = min(args.audio_samples, len(ds.waveforms) // 2)
+    generated = trainer.sample(n, seed=1)
+    real = ds.waveforms[torch.randperm(len(ds.waveforms), generator=torch.Generator().manual_seed(0))]
+    result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
+              "generated": audio_metrics.digit_metrics(generated, real[:n], ds),
+              "real": audio_metrics.digit_metrics(real[n:2 * n], real[:n], ds),
+              "device": str(trainer.device)}
+    if model == "specgan":
+        resynth = spectral.invert(ds.items[:n], ds.spec_mean, ds.spec_std)
+        result["real_griffin_lim"] = audio_metrics.digit_metrics(resynth, real[n:2 * n], None)
+    result["files"] = [str(p) for p in trainer.write_samples(4, args.out / model / "benchmark_samples")]
+    return result
+
+
+def table(out: Path) -> str:
+    results = {}
+    for path in sorted(out.glob("*.json")):
+        r = json.loads(path.read_text())
+        results[r["part"]] = r
+    lines = []
+    if "music" in results:
+        r = results["music"]
+        lines += [f"Music: MuseGAN on {r['segments']} chorale segments, {r['steps']} steps "
+                  f"({r['train_seconds'] / 60:.0f} min on {r['device']}), {r['samples']} generated phrases",
+                  "", "| metric | generated | training data | relative gap | goal |", "|---|---|---|---|---|"]
+        for k in MUSIC_KEYS:
+            g, d = r["generated"][k], r["data"][k]
+            gap = abs(g - d) / max(abs(d), 1e-3)
+            goal = ("met" if gap <= 0.10 else "not met") if k in GOAL_KEYS else ""
+            lines.append(f"| {k} | {g:.3f} | {d:.3f} | {100 * gap:.0f}% | {goal} |")
+        lines.append("")
+    digit_rows = [m for m in ("wavegan", "specgan") if m in results]
+    if digit_rows:
+        lines += ["Spoken digits (espeak-ng, SC09-like): our classifier's score", "",
+                  "| model | steps | score (IS) | FD | real IS | ratio | paper ratio | classifier acc |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for m in digit_rows:
+            r = results[m]
+            g, real = r["generated"], r["real"]
+            lines.append(f"| {m} | {r['steps']} | {g['digit_is']:.2f} | {g['digit_fd']:.1f} | {real['digit_is']:.2f} "
+                         f"| {g['digit_is'] / real['digit_is']:.2f} | {PAPER[m]:.2f} | {g['classifier_acc']:.3f} |")
+            if "real_griffin_lim" in r:
+                gl = r["real_griffin_lim"]
+                lines.append(f"| real through SpecGAN's spectrogram + Griffin-Lim | | {gl['digit_is']:.2f} "
+                             f"| {gl['digit_fd']:.1f} | {real['digit_is']:.2f} | "
+                             f"{gl['digit_is'] / real['digit_is']:.2f} | | |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("music", "wavegan", "specgan"), action="append")
+    parser.add_argument("--table", action="store_true", help="only print the table from saved results")
+    parser.add_argument("--out", type=Path, default=Path("runs/benchmark-audio"))
+    parser.add_argument("--music-steps", type=int, default=20000)
+    parser.add_argument("--music-channels", type=int, default=128)
+    parser.add_argument("--music-samples", type=int, default=1000)
+    parser.add_argument("--audio-steps", type=int, default=20000)
+    parser.add_argument("--audio-samples", type=int, default=500)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--n-critic", type=int, default=5)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.table:
+        for part in args.only or ("music", "wavegan", "specgan"):
+            result = run_music(args) if part == "music" else run_digits(args, part)
+            (args.out / f"{part}.json").write_text(json.dumps(result, indent=2) + "\n")
+            print(f"{part}: done in {result['train_seconds']:.0f}s", file=sys.stderr)
+    print(table(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
