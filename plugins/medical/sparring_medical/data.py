@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -313,6 +314,17 @@ def _empty_reason(cfg) -> str:
 MAX_LOGGED = 5
 
 
+def short_reason(exc: Exception) -> str:
+    """One line for a log: the first reader's error inside MONAI's multi-reader report."""
+    text = str(exc)
+    if "Traceback" in text:
+        match = re.search(r"^([\w.]*(?:Error|Exception)\w*): (.+)$", text, flags=re.MULTILINE)
+        if match:
+            return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {line[:300]}"
+
+
 def build_scan_folder(cfg) -> ScanDataset:
     """Every readable scan under ``cfg.path`` cut into samples; see ``ScanFolderConfig``."""
     if not cfg.path:
@@ -336,7 +348,7 @@ def build_scan_folder(cfg) -> ScanDataset:
             if len(samples) == 0:
                 raise ValueError(_empty_reason(cfg))
         except Exception as exc:  # nibabel, pydicom and MONAI raise many kinds
-            skipped.append((str(path), f"{type(exc).__name__}: {exc}"))
+            skipped.append((str(path), short_reason(exc)))
             continue
         parts.append(samples)
         voxels.append((sample_voxel, voxel))

@@ -25,6 +25,8 @@ def test_slices_from_nifti_folder_skip_and_count_the_corrupt_file(nifti_folder, 
     assert x.ndim == 4 and x.shape[1:] == (1, 16, 16)
     assert ds.files_found == 4 and ds.skipped == 1
     assert "broken.nii.gz" in ds.skipped_reasons[0][0]
+    reason = ds.skipped_reasons[0][1]
+    assert "not a gzip file" in reason and "Traceback" not in reason and "\n" not in reason
     assert "skipped 1 of 4" in caplog.text and "broken.nii.gz" in caplog.text
     # Percentile scaling: [-1, 1], background at -1, every kept slice has foreground.
     assert x.min() >= -1 and x.max() <= 1 and x.max() > 0.9
