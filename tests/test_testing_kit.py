@@ -335,3 +335,13 @@ def test_kit_can_name_modules_and_entry_points():
     assert "plugin:no-torch-on-import" in {c.id for c in contract_cases("builtin", entry_points=False)}
     with pytest.raises(ContractError, match="not installed"):
         run_contract_case(contract_cases("no-such-plugin", entry_points=False)[0], Path("."))
+
+
+def test_data_feeds_a_case_its_own_dataset_table(tmp_path):
+    feed = {"discriminator:lin": {"name": "waves", "shift": float("inf")}}
+    cases = cases_of(Plugin(), data=feed)
+    with pytest.raises(ContractError, match="non-finite logits"):
+        run_contract_case(cases["discriminator:lin"], tmp_path)  # fed the table, not the default
+    run_contract_case(cases["generator:lin"], tmp_path)  # other cases keep the default data
+    with pytest.raises(ValueError, match="data key 'generator:nope'"):
+        cases_of(Plugin(), data={"generator:nope": {}})

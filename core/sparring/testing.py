@@ -94,7 +94,7 @@ def _module_entry_point_name(module_name: str) -> str | None:
 class _Context:
     """The registry, the options and the data one plugin's cases share (built lazily)."""
 
-    def __init__(self, plugin, name, entry_points, overrides, skip, batch_size, metric_samples):
+    def __init__(self, plugin, name, entry_points, overrides, skip, data, batch_size, metric_samples):
         self.module_name = None
         extra = []
         if plugin == BUILTIN_NAME:
@@ -121,6 +121,7 @@ class _Context:
             self.module_name = getattr(self.registry.pm.get_plugin(self.name), "__name__", None)
         self.overrides = dict(overrides or {})
         self.skip = dict(skip or {})
+        self.feeds = dict(data or {})
         self.batch_size = batch_size
         self.metric_samples = metric_samples
         self._data: dict[str, Any] = {}
@@ -135,7 +136,8 @@ class _Context:
         """An override or skip naming nothing registered is a typo: say so now."""
         known = {f"{kind}:{n}" for kind in KINDS for n in self.registry.names(kind)}
         known |= {f"train:{m}" for m in self.registry.names("modality")}
-        for label, keys, valid in (("overrides", self.overrides, known), ("skip", self.skip, known | case_ids)):
+        for label, keys, valid in (("overrides", self.overrides, known), ("skip", self.skip, known | case_ids),
+                                   ("data", self.feeds, known)):
             for key in keys:
                 if key not in valid:
                     hint = closest(key, valid)
@@ -166,19 +168,29 @@ class _Context:
     def modality(self, name: str):
         return self.registry.get("modality", name)
 
-    def data(self, modality: str, tmp_path: Path) -> "_Data":
-        """A small real batch of ``modality`` from a dataset that is not skipped."""
-        if modality not in self._data:
+    def data(self, modality: str, tmp_path: Path, case_key: str | None = None) -> "_Data":
+        """A small real batch of ``modality``: from the dataset ``data`` names for this
+        case (a model that needs its own representation), else a dataset not skipped."""
+        table = self.feeds.get(case_key)
+        key = case_key if table is not None else modality
+        if key not in self._data:
             spec = self.modality(modality)
-            names = [spec.dataset] + [n for n in self.registry.names("dataset", modality) if n != spec.dataset]
-            usable = [n for n in names if f"dataset:{n}" not in self.skip]
-            if not usable:
-                raise unittest.SkipTest(f"every dataset of modality '{modality}' is skipped, so its models "
-                                        "cannot be fed real data here")
-            ds_spec = self.registry.get("dataset", usable[0], modality)
-            dataset = ds_spec.build(self.params("dataset", ds_spec, tmp_path))
-            self._data[modality] = _Data(ds_spec.name, dataset, spec, self.batch_size)
-        return self._data[modality]
+            if table is not None:
+                table = dict(table(tmp_path) if callable(table) else table)
+                ds_spec = self.registry.get("dataset", table.pop("name", spec.dataset), modality)
+                values = {**self.override(f"dataset:{ds_spec.name}", tmp_path), **table}
+            else:
+                names = [spec.dataset] + [n for n in self.registry.names("dataset", modality) if n != spec.dataset]
+                usable = [n for n in names if f"dataset:{n}" not in self.skip]
+                if not usable:
+                    raise unittest.SkipTest(f"every dataset of modality '{modality}' is skipped, so its models "
+                                            "cannot be fed real data here")
+                ds_spec = self.registry.get("dataset", usable[0], modality)
+                values = self.override(f"dataset:{ds_spec.name}", tmp_path)
+            params = build_dataclass(ds_spec.config, values, "dataset.") if ds_spec.config else None
+            self._data[key] = _Data(ds_spec.name, ds_spec.build(params), spec, self.batch_size)
+            self._data[key].values = values  # the train case configures the same dataset
+        return self._data[key]
 
     def partner(self, kind: str, modality: str, conditional: bool, prefer: str):
         """A model of the other kind for ``modality``: same name, the default, or any."""
@@ -273,7 +285,7 @@ def _plain(value):
 
 
 def _check_generator(ctx: _Context, spec, tmp_path: Path) -> None:
-    data = ctx.data(spec.modality, tmp_path)
+    data = ctx.data(spec.modality, tmp_path, f"generator:{spec.name}")
     params = ctx.params("generator", spec, tmp_path)
     _check_config_toml("generator", spec, params)
     G = ctx.build_model("generator", spec, data, tmp_path)
@@ -297,7 +309,7 @@ def _check_generator(ctx: _Context, spec, tmp_path: Path) -> None:
 
 
 def _check_discriminator(ctx: _Context, spec, tmp_path: Path) -> None:
-    data = ctx.data(spec.modality, tmp_path)
+    data = ctx.data(spec.modality, tmp_path, f"discriminator:{spec.name}")
     _check_config_toml("discriminator", spec, ctx.params("discriminator", spec, tmp_path))
     D = ctx.build_model("discriminator", spec, data, tmp_path)
     g_spec = ctx.partner("generator", spec.modality, spec.conditional, spec.name)
@@ -393,7 +405,7 @@ def _check_regularizer(ctx: _Context, spec, tmp_path: Path) -> None:
 def _check_augmentation(ctx: _Context, spec, tmp_path: Path) -> None:
     params = ctx.params("augmentation", spec, tmp_path)
     _check_config_toml("augment", spec, params)
-    x = ctx.data(spec.modality, tmp_path).x if spec.modality else torch.randn(4, 3, 8, 8)
+    x = ctx.data(spec.modality, tmp_path, f"augmentation:{spec.name}").x if spec.modality else torch.randn(4, 3, 8, 8)
     x = x.detach().float().clone().requires_grad_(True)
     aug = spec.build(params)
     out = aug(x)
@@ -419,7 +431,7 @@ def _check_metric(ctx: _Context, spec, tmp_path: Path) -> None:
     if spec.modality is None:
         generated, real, dataset = torch.randn(64, 8), torch.randn(64, 8), None
     else:
-        data = ctx.data(spec.modality, tmp_path)
+        data = ctx.data(spec.modality, tmp_path, f"metric:{spec.name}")
         g_spec = ctx.partner("generator", spec.modality, False, ctx.modality(spec.modality).generator)
         G = ctx.build_model("generator", g_spec, data, tmp_path).eval()
         n = min(ctx.metric_samples, data.stream.n)
@@ -439,7 +451,7 @@ def _check_metric(ctx: _Context, spec, tmp_path: Path) -> None:
 
 
 def _check_writer(ctx: _Context, spec, tmp_path: Path) -> None:
-    data = ctx.data(spec.modality, tmp_path)
+    data = ctx.data(spec.modality, tmp_path, f"writer:{spec.name}")
     g_spec = ctx.partner("generator", spec.modality, False, ctx.modality(spec.modality).generator)
     G = ctx.build_model("generator", g_spec, data, tmp_path).eval()
     with torch.no_grad():
@@ -473,15 +485,15 @@ def _check_modality(ctx: _Context, spec, tmp_path: Path) -> None:
 
 def _train_config(ctx: _Context, modality: str, tmp_path: Path, steps: int) -> dict:
     spec = ctx.modality(modality)
-    data = ctx.data(modality, tmp_path)
-    trainer = {"steps": steps, "batch_size": data.n, "log_every": 1, "sample_every": steps, "checkpoint_every": steps,
-               "n_samples": data.n, "eval_samples": data.n, "progress": False, "ema_halflife": 100.0}
+    data = ctx.data(modality, tmp_path, f"train:{modality}")
+    trainer = {"steps": steps, "batch_size": data.n, "log_every": 1, "sample_every": steps,
+               "checkpoint_every": steps, "n_samples": data.n, "eval_samples": data.n, "progress": False}
     if spec.pretrain_loss is not None:
         trainer["pretrain_steps"] = 1
     trainer.update(ctx.override(f"train:{modality}", tmp_path))
-    raw = {"modality": modality, "out": str(tmp_path / "run"), "device": "cpu", "seed": 0, "trainer": trainer}
-    for section, name in (("generator", spec.generator), ("discriminator", spec.discriminator),
-                          ("dataset", data.name)):
+    raw = {"modality": modality, "out": str(tmp_path / "run"), "device": "cpu", "seed": 0, "trainer": trainer,
+           "dataset": {"name": data.name, **data.values}}
+    for section, name in (("generator", spec.generator), ("discriminator", spec.discriminator)):
         raw[section] = {"name": name, **ctx.override(f"{section}:{name}", tmp_path)}
     return raw
 
@@ -551,14 +563,17 @@ _CHECKS: dict[str, Callable] = {
 
 
 def contract_cases(plugin, *, name: str | None = None, overrides: dict | None = None,
-                   skip: dict | None = None, entry_points: bool = True, batch_size: int = 8,
-                   metric_samples: int = 64) -> list[ContractCase]:
+                   skip: dict | None = None, data: dict | None = None, entry_points: bool = True,
+                   batch_size: int = 8, metric_samples: int = 64) -> list[ContractCase]:
     """Every contract case of ``plugin``: an entry-point name (``"image"``), ``"builtin"``,
     a dotted module name, a module, or a plugin object registered in code under ``name``.
 
-    Cheap: it loads the registry and lists names; nothing is built until a case runs.
+    ``data`` maps a case key (``"generator:specgan"``) to the dataset table that feeds it
+    (``{"name": "chorale-audio", "representation": "spectrogram"}``, or a callable of the
+    case folder) when it needs other data than the modality's default. Cheap: it loads
+    the registry and lists names; nothing is built until a case runs.
     """
-    ctx = _Context(plugin, name, entry_points, overrides, skip, batch_size, metric_samples)
+    ctx = _Context(plugin, name, entry_points, overrides, skip, data, batch_size, metric_samples)
     cases = [ContractCase("plugin:loads", "plugin", "loads", ctx)]
     if ctx.module_name:
         cases.append(ContractCase("plugin:no-torch-on-import", "plugin", "import", ctx))
