@@ -1,0 +1,188 @@
+"""Text GAN benchmarks: the oracle LSTM (NLL-oracle, NLL-gen) and COCO captions (BLEU, Self-BLEU).
+
+Each case trains one run: MLE pre-training of the generator (the core's pre-training
+phase), measured; then Gumbel-softmax adversarial training (RSGAN loss, RelGAN's
+exponential inverse-temperature schedule), measured again. Both rows come from the
+same run, beside the published values.
+
+- oracle (SeqGAN/RelGAN protocol): vocab 5,000, length 20, 10,000 training sequences
+  from a random LSTM; NLL-oracle is the oracle's per-token NLL of generated sequences,
+  NLL-gen the generator's NLL of held-out oracle data.
+- coco: the text-GAN split under ../shared/data/coco_captions/, word tokens; BLEU-2..5
+  of generated captions against the whole test file (nltk sentence_bleu, method1) and
+  Self-BLEU-2..5 of the generated captions, beside the test set's own Self-BLEU on as
+  many sentences.
+
+    OMP_NUM_THREADS=1 python benchmarks/text.py --only oracle --pretrain-steps 1500 --adv-steps 300
+    python benchmarks/text.py --device cuda            # the full protocol (GPU)
+
+The published runs use ~150 MLE epochs and 2,000-5,000 adversarial steps; on a CPU use
+fewer and label the row as reduced (the table prints the steps of every row).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+PUBLISHED = {
+    "oracle": [("MLE (SeqGAN paper)", {"nll_oracle": 9.04}),
+               ("SeqGAN (SeqGAN paper)", {"nll_oracle": 8.74}),
+               ("RelGAN(100) (RelGAN paper, about)", {"nll_oracle": 6.68})],
+    "coco": [("RelGAN(100) (RelGAN paper)", {"bleu2": 0.849, "bleu3": 0.687, "bleu4": 0.502}),
+             ("SeqGAN (Texygen)", {"bleu2": 0.745, "bleu3": 0.498, "bleu4": 0.294, "bleu5": 0.180}),
+             ("LeakGAN (Texygen)", {"bleu2": 0.746, "bleu3": 0.528, "bleu4": 0.355, "bleu5": 0.230}),
+             ("training set itself (Texygen)", {"bleu2": 0.740, "bleu3": 0.520, "bleu4": 0.337, "bleu5": 0.218})],
+}
+COLUMNS = {"oracle": ["nll_oracle", "nll_gen"],
+           "coco": ["bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3", "nll_gen"]}
+
+
+def _config(args, case: str, out: str) -> dict:
+    if case == "oracle":
+        dataset = {"name": "oracle"}
+    else:
+        dataset = {"name": "coco", "root": args.coco_root, "tokenizer": "word", "vocab_size": 5000, "max_len": 37}
+    return {
+        "modality": "text", "out": out, "device": args.device, "seed": args.seed,
+        "trainer": {"steps": args.adv_steps, "batch_size": args.batch_size, "pretrain_steps": args.pretrain_steps,
+                    "lr_pretrain": args.lr_pretrain, "lr_g": args.lr_adv, "lr_d": args.lr_adv,
+                    "betas_g": [0.9, 0.999], "betas_d": [0.9, 0.999], "loss": "rsgan", "grad_clip": 5.0,
+                    "ema_halflife": 0.0, "log_every": 50, "sample_every": 10**9, "checkpoint_every": 10**9,
+                    "progress": False},
+        "generator": {"name": args.generator, "embed_dim": args.embed_dim, "hidden_dim": args.hidden_dim,
+                      "beta_max": args.beta_max, "schedule": "exponential"},
+        "discriminator": {"name": "relgan", "num_rep": args.num_rep, "embed_dim": args.d_embed_dim,
+                          "num_filters": [args.num_filters] * 4},
+        "dataset": dataset,
+    }
+
+
+def _ids(trainer, n: int, seed: int):
+    import torch
+
+    chunks = [trainer.sample(min(250, n - s), seed=seed + s).argmax(-1) for s in range(0, n, 250)]
+    return torch.cat(chunks)
+
+
+def measure(trainer, case: str, n: int) -> dict:
+    from sparring_text.metrics import BleuReferences, _words, generator_nll, self_bleu
+
+    ds = trainer.dataset
+    ids = _ids(trainer, n, trainer.config.seed + 2)
+    out = {"nll_gen": generator_nll(trainer.G, ds.test_ids, seed=trainer.config.seed)}
+    if case == "oracle":
+        out["nll_oracle"] = ds.oracle.nll(ids)
+        return out
+    words = _words(ds, ids)
+    out.update({f"bleu{k}": v for k, v in _references(ds).corpus_mean(words).items()})
+    out.update({f"self_bleu{k}": v for k, v in self_bleu(words).items()})
+    return out
+
+
+_REFS = {}
+
+
+def _references(ds):
+    from sparring_text.metrics import BleuReferences
+
+    if id(ds) not in _REFS:
+        _REFS[id(ds)] = BleuReferences([t.split() for t in ds.test_texts])
+    return _REFS[id(ds)]
+
+
+def reference_rows(trainer, case: str, n: int) -> list:
+    """What real data score: the floor (oracle) or the ceiling/diversity (COCO)."""
+    import torch
+    from sparring_text.metrics import _words, self_bleu
+
+    ds = trainer.dataset
+    if case == "oracle":
+        return [("oracle data itself (held out)", {"nll_oracle": ds.oracle.nll(ds.test_ids)})]
+    g = torch.Generator().manual_seed(0)
+    train = _words(ds, ds.ids[torch.randperm(len(ds), generator=g)[:n]])
+    test = [t.split() for t in ds.test_texts]
+    test = [test[i] for i in torch.randperm(len(test), generator=g)[:n].tolist()]
+    row = {f"bleu{k}": v for k, v in _references(ds).corpus_mean(train).items()}
+    row.update({f"self_bleu{k}": v for k, v in self_bleu(train).items()})
+    test_self = {f"self_bleu{k}": v for k, v in self_bleu(test).items()}
+    return [(f"training captions ({n}) vs test", row), (f"test captions ({n}), Self-BLEU", test_self)]
+
+
+def run_case(args, case: str, registry) -> list:
+    from sparring.config import resolve
+    from sparring.train import Trainer
+
+    with tempfile.TemporaryDirectory() as out:
+        trainer = Trainer(resolve(_config(args, case, out), registry), registry)
+        trainer.metrics, trainer.writer = [], None  # measured below, on more samples
+        rows = reference_rows(trainer, case, args.samples)
+        start = time.perf_counter()
+        trainer.pretrain(None)
+        mle_time = time.perf_counter() - start
+        mle = measure(trainer, case, args.samples)
+        rows.append((f"ours: MLE, {args.pretrain_steps} steps, {mle_time / 60:.1f} min", mle))
+        print(f"[{case}] MLE: {json.dumps(mle)}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        trainer.train()
+        adv_time = time.perf_counter() - start
+        gan = measure(trainer, case, args.samples)
+        rows.append((f"ours: Gumbel GAN after it, +{args.adv_steps} adv. steps, {adv_time / 60:.1f} min", gan))
+        print(f"[{case}] GAN: {json.dumps(gan)}", file=sys.stderr, flush=True)
+    return rows
+
+
+def table(case: str, rows: list) -> str:
+    cols = COLUMNS[case]
+    lines = ["| " + " | ".join(["row"] + cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    for name, values in rows:
+        cells = [f"{values[c]:.3f}" if c in values else "" for c in cols]
+        lines.append("| " + " | ".join([name] + cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", choices=["oracle", "coco"], help="one case (default both)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pretrain-steps", type=int, default=1500)
+    p.add_argument("--adv-steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr-pretrain", type=float, default=1e-2)
+    p.add_argument("--lr-adv", type=float, default=1e-4)
+    p.add_argument("--beta-max", type=float, default=100.0)
+    p.add_argument("--generator", default="lstm")
+    p.add_argument("--embed-dim", type=int, default=32)
+    p.add_argument("--hidden-dim", type=int, default=32)
+    p.add_argument("--num-rep", type=int, default=16)
+    p.add_argument("--d-embed-dim", type=int, default=32)
+    p.add_argument("--num-filters", type=int, default=100)
+    p.add_argument("--samples", type=int, default=1000, help="generated samples measured per row")
+    p.add_argument("--coco-root", default="../shared/data/coco_captions")
+    args = p.parse_args(argv)
+
+    import torch
+    from sparring.registry import load_registry
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    registry = load_registry()
+    device = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
+    print(f"hardware: {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
+          f"generator {args.generator} (embed {args.embed_dim}, hidden {args.hidden_dim}), batch {args.batch_size}, "
+          f"beta_max {args.beta_max}, {args.samples} samples per row")
+    for case in ([args.only] if args.only else ["oracle", "coco"]):
+        rows = PUBLISHED[case] + run_case(args, case, registry)
+        print(f"\n{case}\n" + table(case, rows), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
