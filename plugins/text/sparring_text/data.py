@@ -148,7 +148,7 @@ def build_text_file(cfg: TextFileConfig) -> TokenDataset:
                         f"first reasons: {'; '.join(reasons[:3])}")
     test_ids = encode_lines(test_lines, tokenizer, cfg, Counter(), [], "test") if test_lines else None
     if skipped:
-        print(f"sparring-text: kept {len(ids)} samples of '{path}', skipped {_describe(skipped)}"
+        print(f"sparring-text: kept {len(ids)} samples of '{path}'; lines not kept as they were: {_describe(skipped)}"
               + (f"; first: {'; '.join(reasons[:3])}" if reasons else ""), file=sys.stderr)
     return TokenDataset(ids, len(tokenizer), tokenizer, test_ids, test_lines or None, skipped)
 
