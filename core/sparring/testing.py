@@ -609,11 +609,15 @@ def run_contract_case(case: ContractCase, tmp_path) -> None:
             raise ContractError(f"[{case.id}] {type(exc).__name__}: {exc}") from exc
 
 
-def contract_test(plugin, **kwargs):
-    """A pytest test function parametrised over :func:`contract_cases`; assign it to a
-    module-level name starting with ``test_``."""
+def contract_test(plugin, *, name: str | None = None, overrides: dict | None = None, skip: dict | None = None,
+                  data: dict | None = None, entry_points: bool = True, batch_size: int = 8,
+                  metric_samples: int = 64):
+    """A pytest test function parametrised over :func:`contract_cases` (same arguments);
+    assign it to a module-level name starting with ``test_``."""
     import pytest
 
+    kwargs = dict(name=name, overrides=overrides, skip=skip, data=data, entry_points=entry_points,
+                  batch_size=batch_size, metric_samples=metric_samples)
     cases = contract_cases(plugin, **kwargs)
 
     @pytest.mark.parametrize("contract_case", cases, ids=[c.id for c in cases])
