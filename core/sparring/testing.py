@@ -22,9 +22,8 @@ what each one checks, and each check's error message says what to fix.
 ``[trainer]`` keys. ``skip`` maps a case id or a ``"<kind>:<name>"`` to a reason. Both
 are checked: a key naming nothing registered is an error, not a silent no-op.
 
-Outside pytest, :func:`check_plugin` runs every case and raises one error listing all
-failures. Specs are checked against the installed registry, so a plugin that adds a
-generator to another plugin's modality is paired with that modality's defaults.
+Specs are checked against the installed registry, so a plugin that adds a generator to
+another plugin's modality is paired with that modality's defaults.
 """
 from __future__ import annotations
 
@@ -427,17 +426,22 @@ def _check_augmentation(ctx: _Context, spec, tmp_path: Path) -> None:
         aug.load_state_dict(state)
 
 
+@torch.no_grad()
+def _generate(ctx: _Context, modality: str, data: "_Data", n: int, tmp_path: Path):
+    """``n`` samples of the modality's default generator in eval mode: what the loop
+    hands to metrics and writers."""
+    g_spec = ctx.partner("generator", modality, False, ctx.modality(modality).generator)
+    G = ctx.build_model("generator", g_spec, data, tmp_path).eval()
+    return G(ctx.latent(modality, G, n), data.labels(g_spec.conditional, n))
+
+
 def _check_metric(ctx: _Context, spec, tmp_path: Path) -> None:
     if spec.modality is None:
         generated, real, dataset = torch.randn(64, 8), torch.randn(64, 8), None
     else:
         data = ctx.data(spec.modality, tmp_path, f"metric:{spec.name}")
-        g_spec = ctx.partner("generator", spec.modality, False, ctx.modality(spec.modality).generator)
-        G = ctx.build_model("generator", g_spec, data, tmp_path).eval()
         n = min(ctx.metric_samples, data.stream.n)
-        y = data.labels(g_spec.conditional, n)
-        with torch.no_grad():
-            generated = data.real_to_d(G(ctx.latent(spec.modality, G, n), y)).float()
+        generated = data.real_to_d(_generate(ctx, spec.modality, data, n, tmp_path)).float()
         real, dataset = data.real_to_d(data.stream.sample(n, seed=1)), data.dataset
     results = spec.compute(generated, real, dataset)
     _expect(isinstance(results, dict) and results, f"metric '{spec.name}' returned {results!r}, not a non-empty dict")
@@ -452,10 +456,7 @@ def _check_metric(ctx: _Context, spec, tmp_path: Path) -> None:
 
 def _check_writer(ctx: _Context, spec, tmp_path: Path) -> None:
     data = ctx.data(spec.modality, tmp_path, f"writer:{spec.name}")
-    g_spec = ctx.partner("generator", spec.modality, False, ctx.modality(spec.modality).generator)
-    G = ctx.build_model("generator", g_spec, data, tmp_path).eval()
-    with torch.no_grad():
-        samples = G(ctx.latent(spec.modality, G, data.n), data.labels(g_spec.conditional)).float().cpu()
+    samples = _generate(ctx, spec.modality, data, data.n, tmp_path).float().cpu()
     folder = tmp_path / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     kwargs = {"dataset": data.dataset} if "dataset" in _parameters(spec.write) else {}
