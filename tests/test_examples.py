@@ -56,3 +56,5 @@ def test_example_runs_on_a_tiny_setting(script, tmp_path, monkeypatch):
         assert exc.code in (0, None), f"{script.name} exited with {exc.code}"
     written = [p for p in out.rglob("*") if p.is_file()]
     assert written, f"{script.name} wrote nothing under --out"
+    stray = sorted(p.name for p in tmp_path.iterdir() if p != out)
+    assert not stray, f"{script.name} wrote {stray} outside --out (in the working folder)"
