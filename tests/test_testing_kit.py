@@ -345,3 +345,10 @@ def test_data_feeds_a_case_its_own_dataset_table(tmp_path):
     run_contract_case(cases["generator:lin"], tmp_path)  # other cases keep the default data
     with pytest.raises(ValueError, match="data key 'generator:nope'"):
         cases_of(Plugin(), data={"generator:nope": {}})
+
+
+def test_an_installed_plugins_module_is_checked_under_its_entry_point_name(tmp_path):
+    pytest.importorskip("sparring_image")
+    cases = contract_cases("sparring_image.plugin")
+    assert cases[0].context.name == "image" and "generator:dcgan" in {c.id for c in cases}
+    run_contract_case(cases[0], tmp_path)  # plugin:loads: registered once, without a clash
