@@ -62,12 +62,16 @@ class MuseGANGeneratorConfig:
     (one vector for all bars) and temporal (one per bar, from a small temporal
     generator): ``latent_dim = (2 + 2 * tracks) * latent_per_part``. A bar generator shared
     by all tracks builds each bar (time, then pitch by octave and pitch class); private
-    per-track layers (grouped convolutions) finish it; tanh output.
+    per-track layers (grouped convolutions) finish it; tanh output. ``binarize`` true
+    makes the output exactly -1/1 in the forward pass with the tanh's gradient in the
+    backward pass (BinaryMuseGAN's straight-through estimator): otherwise D can tell
+    real binary rolls from G's in-between values at a glance.
     """
 
     latent_per_part: int = 32
     channels: int = 256
     steps_per_bar: int = 16
+    binarize: bool = True
 
 
 @dataclass

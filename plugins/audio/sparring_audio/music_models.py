@@ -47,6 +47,7 @@ class MuseGANGenerator(nn.Module):
             raise ConfigError(f"generator.channels must be a multiple of 8 and >= 32, got {c}")
         self.tracks, self.bars, self.steps_per_bar, self.pitches = tracks, bars, spb, 12 * octaves
         self.part = d
+        self.binarize = bool(cfg.binarize)
         self.latent_dim = (2 + 2 * tracks) * d
         self.temporal_shared = TemporalGenerator(d, bars)
         self.temporal_private = nn.ModuleList(TemporalGenerator(d, bars) for _ in range(tracks))
@@ -88,7 +89,10 @@ class MuseGANGenerator(nn.Module):
         h = self.shared(h)                                                  # (B*bars*tracks, c8, spb, P)
         h = h.view(b * n_bars, t * h.shape[1], self.steps_per_bar, self.pitches)
         h = self.private(h).view(b, n_bars, t, self.steps_per_bar, self.pitches)
-        return h.permute(0, 2, 1, 3, 4).reshape(b, t, n_bars * self.steps_per_bar, self.pitches)
+        out = h.permute(0, 2, 1, 3, 4).reshape(b, t, n_bars * self.steps_per_bar, self.pitches)
+        if self.binarize:  # straight-through: binary forward, tanh gradient backward
+            out = out + (torch.where(out > 0, 1.0, -1.0).to(out.dtype) - out).detach()
+        return out
 
 
 class MuseGANDiscriminator(nn.Module):

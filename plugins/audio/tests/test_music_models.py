@@ -22,7 +22,11 @@ def test_shapes_latent_split_and_packing():
     G, D = MuseGANGenerator(TINY_G, info), MuseGANDiscriminator(TINY_D, info)
     assert G.latent_dim == 10 * 4
     x = G(torch.randn(3, G.latent_dim))
-    assert x.shape == (3, 4, 64, 48) and x.abs().max() <= 1
+    assert x.shape == (3, 4, 64, 48) and set(x.unique().tolist()) == {-1.0, 1.0}
+    x.sum().backward()  # straight-through: the binary output still passes gradients
+    assert G.project[0].weight.grad.abs().sum() > 0
+    soft = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, binarize=False), info)
+    assert len(soft(torch.randn(3, soft.latent_dim)).unique()) > 2
     assert D(x).shape == (3,)
     packed = MuseGANDiscriminator(TINY_D, DataInfo((8, 64, 48), pack=2))
     assert packed(torch.cat([x[:2], x[1:]], 1)).shape == (2,)
@@ -37,6 +41,7 @@ def test_per_track_latent_changes_only_that_track():
     z2 = z.clone()
     d = G.part
     z2[:, 2 * d + 3 * d:2 * d + 4 * d] += 1.0  # the bass's time-independent latent
+    G.binarize = False
     a, b = G(z), G(z2)
     changed = (a - b).abs().flatten(2).amax(-1).amax(0)
     assert changed[3] > 1e-4 and changed[:3].max() == 0
