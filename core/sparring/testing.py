@@ -45,6 +45,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from . import hookimpl
 from .checkpoint import latest_checkpoint
 from .config import build_dataclass, resolve, to_toml
 from .data import BatchStream
@@ -359,7 +360,8 @@ def _check_dataset(ctx: _Context, spec, tmp_path: Path) -> None:
     _expect(torch.is_tensor(x), f"dataset '{spec.name}': an item is {type(x).__name__}, not a tensor")
     tensors = getattr(dataset, "tensors", None)
     if tensors is not None:  # the loop indexes these directly instead of calling __getitem__
-        _expect(len(tensors[0]) == n and torch.equal(torch.as_tensor(tensors[0][0]), x),
+        first = torch.as_tensor(tensors[0][0])
+        _expect(len(tensors[0]) == n and torch.equal(first.float().nan_to_num(), x.float().nan_to_num()),
                 f"dataset '{spec.name}': .tensors[0] disagrees with dataset[0] / len(dataset)")
     data = _Data(spec.name, dataset, ctx.modality(spec.modality), ctx.batch_size)
     _expect(tuple(data.stream.sample(1, seed=0).shape[1:]) == tuple(x.shape),
@@ -478,38 +480,65 @@ def _check_modality(ctx: _Context, spec, tmp_path: Path) -> None:
     _expect(again.to_dict() == cfg.to_dict(), f"modality '{spec.name}': the written config.toml resolves differently")
 
 
-def _train_config(ctx: _Context, modality: str, tmp_path: Path, steps: int) -> dict:
+def _train_config(ctx: _Context, modality: str, out: Path, tmp_path: Path, steps: int) -> dict:
     spec = ctx.modality(modality)
     data = ctx.data(modality, tmp_path, f"train:{modality}")
-    trainer = {"steps": steps, "batch_size": data.n, "log_every": 1, "sample_every": steps,
-               "checkpoint_every": steps, "n_samples": data.n, "eval_samples": data.n, "progress": False}
+    trainer = {"steps": steps, "batch_size": data.n, "log_every": 1, "sample_every": 2,
+               "checkpoint_every": 2, "n_samples": data.n, "eval_samples": data.n, "progress": False}
     if spec.pretrain_loss is not None:
         trainer["pretrain_steps"] = 1
     trainer.update(ctx.override(f"train:{modality}", tmp_path))
-    raw = {"modality": modality, "out": str(tmp_path / "run"), "device": "cpu", "seed": 0, "trainer": trainer,
+    raw = {"modality": modality, "out": str(out), "device": "cpu", "seed": 0, "trainer": trainer,
            "dataset": {"name": data.name, **data.values}}
     for section, name in (("generator", spec.generator), ("discriminator", spec.discriminator)):
         raw[section] = {"name": name, **ctx.override(f"{section}:{name}", tmp_path)}
     return raw
 
 
+class _StopAfter:
+    """Stops a run after ``step`` as SIGTERM would: checkpoint, then return."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    @hookimpl
+    def sparring_step_end(self, trainer, step, logs):
+        if step == self.step:
+            trainer._stop_signal = "the contract test"
+
+
 def _check_training(ctx: _Context, spec, tmp_path: Path) -> None:
-    def run(steps: int, resume: bool):
-        cfg = resolve(_train_config(ctx, spec.name, tmp_path, steps), ctx.registry)
+    def run(out: str, stop_after: int = 0, resume: bool = False):
+        cfg = resolve(_train_config(ctx, spec.name, tmp_path / out, tmp_path, 3), ctx.registry)
         cfg.metrics = []  # metrics have their own cases; some train a feature network
-        trainer = Trainer(cfg, ctx.registry, resume=resume)
-        trainer.train()
+        stopper = _StopAfter(stop_after)
+        if stop_after:
+            ctx.registry.pm.register(stopper, name="contract-stopper")
+        try:
+            trainer = Trainer(cfg, ctx.registry, resume=resume)
+            trainer.train()
+        finally:
+            if stop_after:
+                ctx.registry.pm.unregister(stopper)
         return trainer
 
     with torch.random.fork_rng(devices=[]):
-        first = run(2, resume=False)
-        _expect(latest_checkpoint(first.run_dir) is not None, f"train:{spec.name}: no checkpoint written")
+        first = run("run", stop_after=2)
+        _expect(first.step == 2 and latest_checkpoint(first.run_dir) is not None,
+                f"train:{spec.name}: no checkpoint written when the run stopped at step {first.step}")
         if first.writer is not None:
             written = list((first.run_dir / "samples").iterdir())
             _expect(bool(written), f"train:{spec.name}: writer '{first.writer.name}' wrote no samples")
-        second = run(3, resume=True)
-    _expect(second.step == 3, f"train:{spec.name}: resumed run stopped at step {second.step}, not 3")
-    _expect(all(_finite(p) for p in second.G.parameters()), f"train:{spec.name}: G has non-finite weights")
+        resumed = run("run", resume=True)
+        straight = run("straight")
+    _expect(resumed.step == 3, f"train:{spec.name}: resumed run stopped at step {resumed.step}, not 3")
+    _expect(all(_finite(p) for p in resumed.G.parameters()), f"train:{spec.name}: G has non-finite weights")
+    for part in ("G", "D"):
+        a, b = getattr(straight, part).state_dict(), getattr(resumed, part).state_dict()
+        differ = [k for k in a if not torch.equal(a[k], b[k])]
+        _expect(not differ, f"train:{spec.name}: stopped at step 2 and resumed, {part} differs from a run "
+                            f"that never stopped ({', '.join(differ[:3])}): some state of the plugin's data, "
+                            "models or augmentation is not saved, or draws from an unseeded generator")
 
 
 def _check_loads(ctx: _Context, tmp_path: Path) -> None:
