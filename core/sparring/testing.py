@@ -1,8 +1,7 @@
 """The contract test kit: every spec a plugin registers, checked on the CPU in seconds.
 
-A plugin author adds one test file (see docs/writing-a-plugin.md)::
+A plugin adds one test file (docs/writing-a-plugin.md lists what each case checks)::
 
-    # tests/test_timeseries_contract.py
     from sparring.testing import contract_test
 
     test_contract = contract_test(
@@ -11,19 +10,13 @@ A plugin author adds one test file (see docs/writing-a-plugin.md)::
         skip={"dataset:file": "reads a user's file"},        # with a reason, shown by -ra
     )
 
-pytest then runs one case per registered spec, each with its own id (``plugin:loads``,
-``plugin:no-torch-on-import``, ``modality:<m>``, ``train:<m>``, ``generator:<g>``,
-``discriminator:<d>``, ``dataset:<d>``, ``loss:<l>``, ``regularizer:<r>``,
-``augmentation:<a>``, ``metric:<m>``, ``writer:<w>``); docs/writing-a-plugin.md lists
-what each one checks, and each check's error message says what to fix.
-
-``overrides`` maps ``"<kind>:<name>"`` to a dict of config keys (or to a callable
-``tmp_path -> dict`` for a file the dataset must read); ``"train:<modality>"`` takes
-``[trainer]`` keys. ``skip`` maps a case id or a ``"<kind>:<name>"`` to a reason. Both
-are checked: a key naming nothing registered is an error, not a silent no-op.
-
-Specs are checked against the installed registry, so a plugin that adds a generator to
-another plugin's modality is paired with that modality's defaults.
+pytest then runs one case per spec, with ids like ``generator:conv``, ``train:timeseries``
+or ``plugin:no-torch-on-import``; each failure says what to fix. ``overrides`` maps
+``"<kind>:<name>"`` to config keys, or to a callable ``tmp_path -> dict`` (for a file a
+dataset reads); ``"train:<modality>"`` takes ``[trainer]`` keys; ``skip`` maps a case id
+to a reason. A key naming nothing registered is an error, not a silent no-op. Specs are
+checked against the installed registry: a plugin adding a generator to another plugin's
+modality is paired with that modality's defaults.
 """
 from __future__ import annotations
 
