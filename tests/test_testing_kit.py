@@ -365,9 +365,6 @@ def test_an_installed_plugins_module_is_checked_under_its_entry_point_name(tmp_p
     run_contract_case(cases[0], tmp_path)  # plugin:loads: registered once, without a clash
 
 
-@pytest.mark.xfail(strict=True, reason="core/sparring/data.py: BatchStream creates a DataLoader iterator on "
-                   "resume, which draws its base seed from the global torch RNG; pass the DataLoader its own "
-                   "torch.Generator, then delete this marker")
 def test_a_dataset_read_item_by_item_resumes_exactly(tmp_path):
     plugin = Plugin(dataset=DatasetSpec("waves", "wave", build=ItemByItemWaves, config=WaveConfig))
     run_contract_case(cases_of(plugin)["train:wave"], tmp_path)

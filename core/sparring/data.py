@@ -56,8 +56,11 @@ class BatchStream:
         usable = (len(rest) // self.batch_size) * self.batch_size
         batches = [self._local(b) for b in rest[:usable].view(-1, self.batch_size)]
         batches = [b.tolist() for b in batches]
+        # Its own generator: a DataLoader iterator otherwise draws a seed from the global
+        # RNG, and a resumed run would then diverge from an uninterrupted one.
         loader = DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
-                            collate_fn=default_collate, pin_memory=self.device.type == "cuda")
+                            collate_fn=default_collate, pin_memory=self.device.type == "cuda",
+                            generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
         self._loader_iter = iter(loader)
 
     def next(self):
