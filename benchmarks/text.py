@@ -28,7 +28,6 @@ import platform
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -73,7 +72,7 @@ def _ids(trainer, n: int, seed: int):
 
 
 def measure(trainer, case: str, n: int) -> dict:
-    from sparring_text.metrics import BleuReferences, _words, generator_nll, self_bleu
+    from sparring_text.metrics import _words, generator_nll, self_bleu
 
     ds = trainer.dataset
     ids = _ids(trainer, n, trainer.config.seed + 2)
