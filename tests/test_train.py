@@ -232,3 +232,26 @@ def test_unwritable_run_folder_is_reported_before_training(registry, tmp_path, t
 
     with pytest.raises(SparringError, match="not writable"):
         trainer.train()
+
+
+def test_generator_pretraining_runs_first_with_the_modalitys_loss(recorder_registry, tmp_path):
+    import dataclasses
+
+    spec, provider = recorder_registry._specs["modality"]["line"]
+    seen = []
+
+    def regression_to_data(G, x, y):
+        seen.append(x.shape[0])
+        return ((G(torch.randn(x.shape[0], G.latent_dim), y) - x) ** 2).mean()
+
+    recorder_registry._specs["modality"]["line"] = (dataclasses.replace(spec, pretrain_loss=regression_to_data), provider)
+    raw = {"modality": "line", "out": str(tmp_path / "p"),
+           "trainer": {"steps": 2, "batch_size": 8, "pretrain_steps": 30, "lr_pretrain": 1e-2, "log_every": 10,
+                       "progress": False, "conditional": "no"}}
+    trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
+    trainer.train()
+    assert trainer.pretrain_step == 30 and trainer.step == 2 and len(seen) == 30
+    records = [json.loads(x) for x in (tmp_path / "p" / "metrics.jsonl").read_text().splitlines()]
+    pre = [r["pretrain_loss"] for r in records if r.get("phase") == "pretrain"]
+    assert len(pre) == 3 and pre[-1] < pre[0]  # the pre-training loss fell
+    assert load_checkpoint(latest_checkpoint(tmp_path / "p"))["pretrain_step"] == 30

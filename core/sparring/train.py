@@ -329,6 +329,7 @@ class Trainer:
         t = self.config.trainer
         while self.pretrain_step < t.pretrain_steps and self._stop_signal is None:
             x, y = self.stream.next()
+            y = y if self.num_classes is not None else None
             self.opt_pre.zero_grad(set_to_none=True)
             with self._autocast():
                 loss = self.modality.pretrain_loss(self.G, x, y)
@@ -339,7 +340,7 @@ class Trainer:
                 self.opt_pre.step()
             self.pretrain_step += 1
             if self.pretrain_step % t.log_every == 0 or self.pretrain_step == t.pretrain_steps:
-                value = float(loss)
+                value = float(loss.detach())
                 self._log({"phase": "pretrain", "step": self.pretrain_step, "pretrain_loss": value})
                 if bar is not None:
                     bar.set_postfix_str(f"pretrain {self.pretrain_step}/{t.pretrain_steps} loss {value:.4f}")
