@@ -96,13 +96,14 @@ def run_digits(args, model: str) -> dict:
     ds = trainer.dataset
     n = min(args.audio_samples, len(ds.waveforms) // 2)
     generated = trainer.sample(n, seed=1)
-    real = ds.waveforms[torch.randperm(len(ds.waveforms), generator=torch.Generator().manual_seed(0))]
+    order = torch.randperm(len(ds.waveforms), generator=torch.Generator().manual_seed(0))
+    real = ds.waveforms[order]  # shuffled: the set is stored digit by digit
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
               "generated": audio_metrics.digit_metrics(generated, real[:n], ds),
               "real": audio_metrics.digit_metrics(real[n:2 * n], real[:n], ds),
               "device": str(trainer.device)}
     if model == "specgan":
-        resynth = spectral.invert(ds.items[:n], ds.spec_mean, ds.spec_std)
+        resynth = spectral.invert(ds.items[order[n:2 * n]], ds.spec_mean, ds.spec_std)
         result["real_griffin_lim"] = audio_metrics.digit_metrics(resynth, real[n:2 * n], None)
     result["files"] = [str(p) for p in trainer.write_samples(4, args.out / model / "benchmark_samples")]
     return result
