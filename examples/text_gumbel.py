@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python examples/text_gumbel.py                      # COCO captions
     python examples/text_gumbel.py --text my_lines.txt --tokenizer char --max-len 64
     python examples/text_gumbel.py --generator gpt2 --discriminator transformer
+    python examples/text_gumbel.py --out /tmp/t --steps 2 --tiny        # a smoke test in seconds
 
 The generator is first pre-trained with maximum likelihood (the core's pre-training
 phase), then trained adversarially through the Gumbel-softmax relaxation (RSGAN loss,
@@ -13,6 +14,8 @@ keeps the tokenizer (tokenizer/), the samples (samples/*.txt, *.jsonl) and check
 `sparring sample RUN_DIR` and `sparring eval RUN_DIR` work on it afterwards.
 """
 from __future__ import annotations
+
+# requires: sparring_text
 
 import argparse
 import os
@@ -51,7 +54,10 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--out", default="runs/text-gumbel-example")
     p.add_argument("-n", type=int, default=10, help="samples to print")
+    p.add_argument("--tiny", action="store_true", help="300 lines, 4 pre-training steps: a smoke test")
     args = p.parse_args(argv)
+    if args.tiny:
+        args.max_lines, args.pretrain_steps, args.vocab_size, args.n = 300, 4, 200, 3
 
     from sparring.config import resolve
     from sparring.registry import load_registry
