@@ -227,10 +227,10 @@ class Trainer:
         return z, (None if y is None else distributed.local_slice(y, self.dist))
 
     def d_forward(self, x: torch.Tensor, y=None) -> torch.Tensor:
-        """D's logits for samples as D sees them: packed, then augmented."""
-        x = pack(x, self.config.trainer.pack)
+        """D's logits for samples as D sees them: augmented, then packed."""
         if self.augment is not None:
-            x = self.augment(x)
+            x = self.augment(x)  # per sample, before packing: packed samples get their own draws
+        x = pack(x, self.config.trainer.pack)
         return logits_of(self.D_train(x, y))
 
     def _finite_and_clip(self, loss: torch.Tensor, module: torch.nn.Module, opt) -> tuple[bool, torch.Tensor]:
@@ -573,7 +573,9 @@ class Trainer:
                 results.update(spec.compute(generated, real[:n], self.dataset))
                 if reference:
                     ref = spec.compute(real[n:2 * n], real[:n], self.dataset)
-                    results.update({f"real/{k}": v for k, v in ref.items()})
+                    # A metric may report its own real-vs-real floor under real/<key> already.
+                    results.update({f"real/{k}": v for k, v in ref.items()
+                                    if not k.startswith("real/") and f"real/{k}" not in results})
         results = {k: float(v) for k, v in results.items()}
         self._log({"step": self.step, "eval": results, "eval_samples": n})
         self._call("sparring_eval_end", trainer=self, step=self.step, metrics=results)
