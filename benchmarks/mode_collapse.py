@@ -329,16 +329,18 @@ def _run_jobs(jobs: list[dict], workers: int, results: Path) -> None:
     def report(i, rec):
         if rec is None:
             print(f"[{i}/{total}] a run was stopped before its last step; not recorded", file=sys.stderr)
-            return
+            return False
         append_result(results, rec)
         print(f"[{i}/{total}] {rec['recipe']} {rec['dataset']} seed {rec['seed']} {rec['steps']} steps: "
               f"modes {rec['modes']} HQ {rec['high_quality']:.1f}% rKL {rec['reverse_kl']:.3f} "
               f"({rec['seconds']:.0f} s, {rec['ms_per_step']:.1f} ms/step; {time.perf_counter() - t0:.0f} s total)",
               file=sys.stderr, flush=True)
+        return True
 
     if workers <= 1:
         for i, job in enumerate(jobs, 1):
-            report(i, train_one(job))
+            if not report(i, train_one(job)):
+                return  # stopped by SIGINT/SIGTERM: finish here; a rerun resumes
         return
     import multiprocessing as mp
 
