@@ -98,27 +98,15 @@ def cmd_sample(args, registry) -> int:
     trainer = _load_run(args.run, registry)
     out = Path(args.out) if args.out else trainer.run_dir / "samples" / f"sample_step_{trainer.step:07d}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    if trainer.writer is not None:
-        samples = trainer.sample(args.n, seed=args.seed)
-        kwargs = {"dataset": trainer.dataset} if "dataset" in _params(trainer.writer.write) else {}
-        paths = [Path(p) for p in trainer.writer.write(samples, out, **kwargs)]
+    samples = trainer.sample(args.n, seed=args.seed)
+    paths = trainer.write_samples(path=out, samples=samples)
     if args.raw or trainer.writer is None:
         raw_path = out.with_suffix(".pt")
-        torch.save(trainer.sample(args.n, seed=args.seed), raw_path)
+        torch.save(samples, raw_path)
         paths.append(raw_path)
     for p in paths:
         print(p)
     return 0
-
-
-def _params(fn):
-    import inspect
-
-    try:
-        return inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
 
 
 def format_table(results: dict, specs=()) -> str:

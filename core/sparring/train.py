@@ -547,10 +547,12 @@ class Trainer:
             G.train(was_training)
         return torch.cat(out)
 
-    def write_samples(self, n: int | None = None, path: Path | None = None) -> list[Path]:
+    def write_samples(self, n: int | None = None, path: Path | None = None, samples=None) -> list[Path]:
+        """Write ``samples`` (default: ``n`` fresh ones) through the modality's writer."""
         if self.writer is None or not self.dist.is_main:
             return []
-        samples = self.sample(n or self.config.trainer.n_samples)
+        if samples is None:
+            samples = self.sample(n or self.config.trainer.n_samples)
         path = path or self.run_dir / "samples" / f"step_{self.step:07d}"
         kwargs = {"dataset": self.dataset} if _accepts_dataset(self.writer.write) else {}
         paths = [Path(p) for p in self.writer.write(samples, path, **kwargs)]
