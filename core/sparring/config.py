@@ -66,6 +66,16 @@ class TrainerConfig:
     precision: str = _f("auto", "auto (bf16 on CUDA, fp32 elsewhere), fp32, bf16 or fp16",
                         choices=("auto", "fp32", "bf16", "fp16"))
     compile: bool = _f(False, "torch.compile G and D")
+    compile_mode: str = _f("default", "torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune",
+                           choices=("default", "reduce-overhead", "max-autotune"))
+    channels_last: str = _f("auto", "channels-last memory format for image-shaped (C, H, W) data: "
+                            "auto (on CUDA), yes, no", choices=("auto", "yes", "no"))
+    fused_optimizer: str = _f("auto", "fused Adam/AdamW/SGD kernels: auto (on CUDA), yes, no",
+                              choices=("auto", "yes", "no"))
+    finite_check: str = _f("auto", "non-finite steps are detected every step (a host sync each step) or "
+                           "on the device and read at log steps (needs a fused optimizer, no fp16); "
+                           "auto: log where the fused optimizer is on",
+                           choices=("auto", "step", "log"))
     pack: int = _f(1, "PacGAN packing: D sees this many samples concatenated", min=1)
     conditional: str = _f("auto", "class-conditional G and D: auto (when data and models allow), yes, no",
                           choices=("auto", "yes", "no"))

@@ -46,9 +46,11 @@ class BatchStream:
             target = device if on_device else torch.device("cpu")
             self.tensors = tuple(torch.as_tensor(t).to(target) for t in tensors)
 
-    def _permutation(self) -> torch.Tensor:
+    def _new_permutation(self) -> None:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(self.n, generator=g)
+        self._perm = torch.randperm(self.n, generator=g)
+        # Indices live where the data does: copying each batch's to the GPU would sync every step.
+        self._perm_data = None if self.tensors is None else self._perm.to(self.tensors[0].device)
 
     def _start_epoch_loader(self):
         # One DataLoader per epoch over the batches not yet consumed.
@@ -66,16 +68,15 @@ class BatchStream:
     def next(self):
         """The next batch as ``(x, y)`` on the device (``y`` None without labels)."""
         if self._perm is None:
-            self._perm = self._permutation()
+            self._new_permutation()
         if self.pos + self.batch_size > self.n:
             self.epoch += 1
             self.pos = 0
-            self._perm = self._permutation()
+            self._new_permutation()
             self._loader_iter = None
         if self.tensors is not None:
-            idx = self._local(self._perm[self.pos:self.pos + self.batch_size])
+            idx = self._local(self._perm_data[self.pos:self.pos + self.batch_size])
             self.pos += self.batch_size
-            idx = idx.to(self.tensors[0].device)
             x = self.tensors[0][idx]
             y = self.tensors[1][idx].long() if len(self.tensors) > 1 else None
         else:
@@ -103,5 +104,5 @@ class BatchStream:
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
-        self._perm = self._permutation()
+        self._new_permutation()
         self._loader_iter = None

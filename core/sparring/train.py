@@ -116,11 +116,22 @@ class Trainer:
         # --- models and optimisers -------------------------------------------------------
         self.G = gen_spec.build(config.generator.params, self.info).to(self.device)
         self.D = disc_spec.build(config.discriminator.params, self.info).to(self.device)
+        # The GPU fast path: each "auto" option is on where benchmarks/gpu.py measured a gain.
+        self.channels_last = self._resolve_channels_last()
+        if self.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # static shapes: pick the fastest kernels once
         distributed.broadcast_parameters(self.G, self.dist)
         distributed.broadcast_parameters(self.D, self.dist)
         self.ema = EMA(self.G, t.ema_halflife, t.ema_rampup) if t.ema_halflife > 0 else None
-        self.G_train = torch.compile(self.G) if t.compile else self.G
-        self.D_train = torch.compile(self.D) if t.compile else self.D
+        mode = None if t.compile_mode == "default" else t.compile_mode
+        self.G_train = torch.compile(self.G, mode=mode) if t.compile else self.G
+        self.D_train = torch.compile(self.D, mode=mode) if t.compile else self.D
+        # CUDA graphs replay into the same output buffers: mark where each step begins.
+        self._cudagraphs = t.compile and t.compile_mode == "reduce-overhead" and self.device.type == "cuda"
+        self.fused = self._resolve_fused()
         lr_d, betas_d = t.lr_d, tuple(t.betas_d)
         if self.regularizer and t.reg_interval > 1:
             # Lazy regularisation: scale D's lr and betas by k/(k+1) (StyleGAN2, App. B).
@@ -145,6 +156,11 @@ class Trainer:
         self.precision = precision
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+        # Non-finite steps found on the device need no host sync: the fused optimiser skips
+        # them itself and the counts are read at log steps.
+        self.lazy_finite = self._resolve_finite_check()
+        self._nonfinite = torch.zeros(3, dtype=torch.long, device=self.device) if self.lazy_finite else None
+        self._worst_run = 0
 
         # --- counters (all saved in checkpoints) ----------------------------------------
         self.step = 0
@@ -184,15 +200,51 @@ class Trainer:
                               "training; set trainer.conditional = \"no\"")
         return int(labelled)
 
+    def _resolve_channels_last(self) -> bool:
+        t = self.config.trainer
+        image_shaped = len(self.info.shape) == 3
+        if t.channels_last == "yes" and not image_shaped:
+            raise ConfigError(f"config key 'trainer.channels_last' is 'yes' but dataset "
+                              f"'{self.config.dataset.name}' gives samples of shape {self.info.shape}; "
+                              "channels-last needs image-shaped (C, H, W) samples")
+        if t.channels_last == "auto":
+            return image_shaped and self.device.type == "cuda"
+        return t.channels_last == "yes"
+
+    def _resolve_fused(self) -> bool:
+        t = self.config.trainer
+        if t.fused_optimizer == "yes" and t.optimizer == "rmsprop":
+            raise ConfigError("config key 'trainer.fused_optimizer' is 'yes' but trainer.optimizer "
+                              "'rmsprop' has no fused kernel (adam, adamw and sgd have)")
+        if t.fused_optimizer == "auto":
+            return t.optimizer != "rmsprop" and self.device.type == "cuda"
+        return t.fused_optimizer == "yes"
+
+    def _resolve_finite_check(self) -> bool:
+        """True when non-finite steps are detected on the device (no per-step host sync)."""
+        t = self.config.trainer
+        possible = self.fused and not self.scaler.is_enabled()
+        if t.finite_check == "log" and not possible:
+            raise ConfigError("config key 'trainer.finite_check' is 'log' but it needs "
+                              "trainer.fused_optimizer on (and precision other than fp16): the fused "
+                              "optimiser skips non-finite steps on the device")
+        return possible if t.finite_check == "auto" else t.finite_check == "log"
+
     def _optimizer(self, params, lr, betas):
         t = self.config.trainer
+        fused = {"fused": True} if self.fused else {}
         if t.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+            return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=t.weight_decay, **fused)
         if t.optimizer == "adamw":
-            return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+            return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=t.weight_decay, **fused)
         if t.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr, weight_decay=t.weight_decay)
-        return torch.optim.SGD(params, lr=lr, momentum=betas[0], weight_decay=t.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=betas[0], weight_decay=t.weight_decay, **fused)
+
+    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -233,20 +285,36 @@ class Trainer:
         x = pack(x, self.config.trainer.pack)
         return logits_of(self.D_train(x, y))
 
-    def _finite_and_clip(self, loss: torch.Tensor, module: torch.nn.Module, opt) -> tuple[bool, torch.Tensor]:
-        """Check loss and gradients for inf/NaN (one host sync) and clip when asked."""
+    def _finite_and_clip(self, loss: torch.Tensor, module: torch.nn.Module, opt, lazy: bool = False):
+        """Check loss and gradients for inf/NaN and clip when asked.
+
+        Returns ``(finite, norm)``. ``finite`` is a bool (one host sync) or, when ``lazy``,
+        a 0-d tensor left on the device for the fused optimiser to read.
+        """
         with_grad = [p for p in module.parameters() if p.grad is not None]
         grads = [p.grad for p in with_grad]
         if self.scaler.is_enabled():
             self.scaler.unscale_(opt)
         norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
-        finite = bool(torch.isfinite(norm + loss.detach().float()).item())
-        if finite and self.config.trainer.grad_clip > 0:
+        finite = torch.isfinite(norm + loss.detach().float())
+        if not lazy:
+            finite = bool(finite.item())
+            if not finite:
+                return finite, norm
+        if self.config.trainer.grad_clip > 0:  # a non-finite norm only harms a step that is skipped
             torch.nn.utils.clip_grads_with_norm_(with_grad, self.config.trainer.grad_clip, norm)
         return finite, norm
 
-    def _apply(self, opt, finite: bool) -> None:
-        """Step the optimiser, or skip a non-finite step and count it."""
+    def _apply(self, opt, finite) -> None:
+        """Step the optimiser, or skip a non-finite step (counted by the loop)."""
+        if isinstance(finite, torch.Tensor):
+            # The fused kernel leaves parameters, moments and step counts alone when found_inf is 1.
+            opt.found_inf = (~finite).float()
+            try:
+                opt.step()
+            finally:
+                del opt.found_inf
+            return
         if finite:
             self.scaler.step(opt)
         else:
@@ -256,11 +324,13 @@ class Trainer:
     def d_step(self, x_real: torch.Tensor, y_real) -> dict:
         """One discriminator update over ``grad_accum`` micro-batches, plus the penalty."""
         t = self.config.trainer
+        if self._cudagraphs:
+            torch.compiler.cudagraph_mark_step_begin()
         self.D.requires_grad_(True)
         self.opt_d.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
         total = real_mean = fake_mean = 0.0
-        x_real = self.real_to_d(x_real)
+        x_real = self._memory_format(self.real_to_d(x_real))
         for i in range(t.grad_accum):
             xr = x_real[i * micro:(i + 1) * micro]
             yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
@@ -290,7 +360,7 @@ class Trainer:
             self.scaler.scale(scaled).backward()
             penalty = penalty.detach()
         loss = distributed.average_gradients(self.D, total + penalty, self.dist)
-        finite, norm = self._finite_and_clip(loss, self.D, self.opt_d)
+        finite, norm = self._finite_and_clip(loss, self.D, self.opt_d, self.lazy_finite)
         self._apply(self.opt_d, finite)
         self.d_updates += 1
         return {"finite": finite, "d_loss": total, "reg": penalty, "d_real": real_mean,
@@ -299,6 +369,8 @@ class Trainer:
     def g_step(self, x_real: torch.Tensor, y_real) -> dict:
         """One generator update; D is frozen so its gradients are not computed."""
         t = self.config.trainer
+        if self._cudagraphs:
+            torch.compiler.cudagraph_mark_step_begin()
         self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
@@ -310,7 +382,7 @@ class Trainer:
                 fake_logits = self.d_forward(fake, y)
                 real_logits = None
                 if self._g_needs_real:
-                    xr = self.real_to_d(x_real[i * micro:(i + 1) * micro])
+                    xr = self._memory_format(self.real_to_d(x_real[i * micro:(i + 1) * micro]))
                     yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
                     with torch.no_grad():
                         real_logits = self.d_forward(xr, yr).float()
@@ -318,9 +390,10 @@ class Trainer:
             self.scaler.scale(loss).backward()
             total = total + loss.detach()
         loss = distributed.average_gradients(self.G, total, self.dist)
-        finite, norm = self._finite_and_clip(loss, self.G, self.opt_g)
+        finite, norm = self._finite_and_clip(loss, self.G, self.opt_g, self.lazy_finite)
         self._apply(self.opt_g, finite)
-        if finite and self.ema is not None:
+        # Lazily checked, a skipped step left G as it was: averaging it in again is harmless.
+        if self.ema is not None and (self.lazy_finite or finite):
             self.ema.update(self.G, t.batch_size, (self.step + 1) * t.batch_size)
         return {"finite": finite, "g_loss": total, "grad_norm_g": norm}
 
@@ -362,13 +435,15 @@ class Trainer:
             if self.opt_pre is not None and self.pretrain_step < t.pretrain_steps:
                 self.pretrain(bar)
             while self.step < t.steps and self._stop_signal is None:
+                finite = True  # a bool, or a device tensor under the lazy check (no sync here)
                 for _ in range(t.n_critic):
                     x_real, y_real = self.stream.next()
                     if self.num_classes is None:
                         y_real = None  # labelled data, unconditional models
                     d_logs = self.d_step(x_real, y_real)
+                    finite = finite & d_logs.pop("finite")
                 g_logs = self.g_step(x_real, y_real)
-                finite = d_logs.pop("finite") and g_logs.pop("finite")
+                finite = finite & g_logs.pop("finite")
                 self._guard(finite)
                 self.step += 1
                 steps_since += 1
@@ -377,6 +452,7 @@ class Trainer:
                     bar.update(1)
 
                 if self.step % t.log_every == 0 or self.step == t.steps:
+                    self._check_nonfinite_counts()
                     elapsed = time.perf_counter() - tick
                     logs = self._log_step(elapsed / max(steps_since, 1), bar)
                     tick, steps_since = time.perf_counter(), 0
@@ -409,20 +485,46 @@ class Trainer:
                 bar.close()
             self._restore_signal_handlers(old_handlers)
 
-    def _guard(self, finite: bool) -> None:
+    def _guard(self, finite) -> None:
         """Count non-finite steps; a run of ``nan_patience`` of them stops training."""
+        if isinstance(finite, torch.Tensor):
+            # On the device: [current run, longest run, total skipped], read at log steps.
+            bad = (~finite).long()
+            run = (self._nonfinite[0] + 1) * bad
+            self._nonfinite = torch.stack([run, torch.maximum(self._nonfinite[1], run),
+                                           self._nonfinite[2] + bad])
+            return
         if finite:
             self._bad_in_a_row = 0
             return
         self.skipped_steps += 1
         self._bad_in_a_row += 1
         if self._bad_in_a_row >= self.config.trainer.nan_patience:
-            # The skipped steps left the parameters as they were: the state is good.
-            path = self.save_checkpoint()
-            raise TrainingDiverged(
-                f"{self._bad_in_a_row} consecutive steps had non-finite losses or gradients "
-                f"(at step {self.step}); the last good state is saved in {path}. Try a lower "
-                "learning rate, gradient clipping (trainer.grad_clip) or a regularizer.")
+            self._diverged(self._bad_in_a_row)
+
+    def _fold_nonfinite_counts(self) -> None:
+        """Lazy check: move the device's counts of skipped steps to the host (one sync)."""
+        if self._nonfinite is None:
+            return
+        run, worst, total = self._nonfinite.tolist()
+        self._nonfinite = torch.tensor([run, run, 0], device=self.device)
+        self.skipped_steps += total
+        self._bad_in_a_row = run
+        self._worst_run = max(self._worst_run, worst)
+
+    def _check_nonfinite_counts(self) -> None:
+        self._fold_nonfinite_counts()
+        if self._worst_run >= self.config.trainer.nan_patience:
+            self._diverged(self._worst_run)
+
+    def _diverged(self, run: int) -> None:
+        # The skipped steps left the parameters as they were: the state is good.
+        path = self.save_checkpoint()
+        late = " (read at the log step)" if self.lazy_finite else ""
+        raise TrainingDiverged(
+            f"{run} consecutive steps had non-finite losses or gradients (at step {self.step}{late}); "
+            f"the last good state is saved in {path}. Try a lower learning rate, gradient clipping "
+            "(trainer.grad_clip) or a regularizer.")
 
     def _emergency_checkpoint(self, error: BaseException) -> None:
         """Keep what the run gained when something outside the step math fails."""
@@ -586,6 +688,7 @@ class Trainer:
     # --- checkpoints -------------------------------------------------------------------------
 
     def state_dict(self) -> dict:
+        self._fold_nonfinite_counts()
         state = {
             "format": 1,
             "step": self.step,
