@@ -144,15 +144,34 @@ def _list_images(root: Path, extensions) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
+#: The most pixels one image may hold (8192 x 8192): larger headers are refused unread.
+MAX_PIXELS = 8192 * 8192
+
+
 def load_image(path: Path, size: int, channels: int) -> np.ndarray:
     """Read one image: short side resized to ``size``, centre-cropped, uint8 (C, size, size).
 
-    Raises on any unreadable, truncated or non-image file.
+    Raises on any unreadable, truncated or non-image file, and on a header claiming more
+    than :data:`MAX_PIXELS` pixels, before the pixels are decoded (whatever PIL's own
+    ``MAX_IMAGE_PIXELS`` is set to).
     """
-    from PIL import Image
+    import warnings
 
-    with Image.open(path) as img:
-        img.load()  # decode fully now: a truncated file raises here, not later
+    from PIL import Image, ImageFile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img_cm = Image.open(path)
+    with img_cm as img:
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise ValueError(f"header claims {w}x{h} pixels, more than the limit of {MAX_PIXELS:,}")
+        # A truncated file must raise even where another library set PIL's global to let it in.
+        truncated_ok, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+        try:
+            img.load()  # decode fully now: a truncated file raises here, not later
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
         if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
             img = img.convert("RGBA")
             background = Image.new("RGBA", img.size, (255, 255, 255, 255))
