@@ -132,7 +132,11 @@ def build_spoken_digits(cfg) -> AudioClips:
                             "`python scripts/build_spoken_digits.py` (needs espeak-ng: apt-get install espeak-ng)")
         log.warning("building the spoken-digits set once with espeak-ng (a few minutes) into %s", path)
         spoken_digits.build(path)
-    clips, labels = spoken_digits.load(path)
+    try:
+        clips, labels = spoken_digits.load(path)
+    except ValueError as exc:  # load checks the array headers before reading them
+        raise DataError(f"spoken digits file '{path}' is not a .npz of int16 clips and labels as "
+                        f"scripts/build_spoken_digits.py writes: {exc}") from None
     waves = torch.from_numpy(clips).unsqueeze(1)
     return AudioClips(waves, labels if cfg.labels else None, 10, spoken_digits.SAMPLE_RATE,
                       cfg.representation, name="spoken-digits")
@@ -141,20 +145,83 @@ def build_spoken_digits(cfg) -> AudioClips:
 # --- a folder of sound files --------------------------------------------------------------
 
 
-def read_audio(path: Path, sample_rate: int) -> torch.Tensor:
-    """One file as a mono float32 waveform at ``sample_rate`` (soundfile + torchaudio resample)."""
-    import soundfile as sf
+#: The most samples (frames x channels) one file may hold: 2**28, 1 GiB as float32. A longer
+#: file is refused from its header, before anything is read.
+MAX_SAMPLES = 1 << 28
+#: Resampling between rates whose reduced ratio is p/q builds a (p, q) sinc kernel: 16,001 Hz
+#: to 16,000 Hz would take 1 GiB. Beyond this many kernel taps the ratio is approximated.
+MAX_RESAMPLE_TAPS = 1 << 20
+
+
+def resample(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
+    """``wave`` from ``rate`` to ``target`` Hz; an awkward ratio (e.g. 22,051 to 16,000) is
+    replaced by the nearest one with a small denominator (pitch off by under 0.1%)."""
+    import math
+    from fractions import Fraction
+
     import torchaudio.functional as AF
 
+    if rate == target:
+        return wave
+    g = math.gcd(rate, target)
+    orig, new = rate // g, target // g
+    if orig * new > MAX_RESAMPLE_TAPS:
+        ratio = Fraction(target, rate).limit_denominator(1000)
+        orig, new = ratio.denominator, ratio.numerator
+    return AF.resample(wave, orig, new)
+
+
+def _check_wav_length(path: Path) -> None:
+    """Raise when a RIFF WAV's data chunk claims more bytes than the file holds (a cut file:
+    libsndfile would silently read the part that is there). 0 and 0xFFFFFFFF mark a
+    stream whose length was never written and pass."""
+    import struct
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return  # RF64, Wave64, ...: libsndfile's own checks
+        order = "<" if head[:4] == b"RIFF" else ">"
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            tag, length = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+            if tag == b"data":
+                held = size - pos - 8
+                if length > held and length not in (0, 0xFFFFFFFF):
+                    raise ValueError(f"truncated: its header declares {length:,} bytes of samples, "
+                                     f"the file holds {held:,}")
+                return
+            pos += 8 + length + (length & 1)
+
+
+def read_audio(path: Path, sample_rate: int) -> torch.Tensor:
+    """One file as a mono float32 waveform at ``sample_rate`` (soundfile + torchaudio resample).
+
+    Raises on anything unreadable, and on a header claiming more than :data:`MAX_SAMPLES`
+    samples before reading them.
+    """
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    if info.frames * info.channels > MAX_SAMPLES:
+        raise ValueError(f"header claims {info.frames:,} frames x {info.channels} channel(s), more than the "
+                         f"limit of {MAX_SAMPLES:,} samples")
+    if info.samplerate < 1:
+        raise ValueError(f"header claims a sample rate of {info.samplerate} Hz")
+    if info.format in ("WAV", "WAVEX"):
+        _check_wav_length(path)
     audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     if audio.size == 0:
         raise ValueError("no samples")
+    if info.frames > 0 and info.format != "MPEG" and len(audio) < info.frames:  # MP3 counts are estimates
+        raise ValueError(f"truncated: the header claims {info.frames:,} frames, {len(audio):,} could be read")
     wave = torch.from_numpy(audio.mean(axis=1))
     if not torch.isfinite(wave).all():
         raise ValueError("non-finite samples")
-    if rate != sample_rate:
-        wave = AF.resample(wave, rate, sample_rate)
-    return wave
+    return resample(wave, int(rate), int(sample_rate))
 
 
 def build_wav_folder(cfg) -> AudioClips:
@@ -198,7 +265,7 @@ def build_wav_folder(cfg) -> AudioClips:
         num_classes = len(names)
     ds = AudioClips(torch.stack(clips).unsqueeze(1), labels, num_classes, cfg.sample_rate,
                     cfg.representation, name=f"wav-folder:{root}")
-    ds.skipped, ds.files_found = skipped, len(files)
+    ds.files_found, ds.skipped, ds.skipped_reasons = len(files), len(skipped), skipped
     return ds
 
 

@@ -166,7 +166,8 @@ def build_midi_folder(cfg) -> PianoRollDataset:
     names = pianoroll.VOICES if cfg.tracks == 4 else tuple(f"track {i}" for i in range(cfg.tracks))
     ds = PianoRollDataset(segments, cfg.transpose, cfg.steps_per_beat, cfg.lowest_pitch, names,
                           name=f"midi-folder:{root}")
-    ds.skipped, ds.dropped_segments, ds.files_found = skipped, dropped, len(files)
+    ds.files_found, ds.skipped, ds.skipped_reasons = len(files), len(skipped), skipped
+    ds.dropped_segments = dropped
     return ds
 
 

@@ -70,6 +70,11 @@ def roll_to_midi(roll, path=None, steps_per_beat: int = 4, tempo_bpm: float = 10
     return pm
 
 
+#: The most time steps one file's roll may have (2**18: 65,536 beats, 9 hours at 120 bpm with
+#: 4 steps a beat); a longer file is refused before its roll is allocated.
+MAX_STEPS = 1 << 18
+
+
 def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4, names=VOICES) -> np.ndarray:
     """A (tracks, steps, 128) uint8 roll from a MIDI path or ``PrettyMIDI`` on the file's
     own beat grid (tempo changes followed). When every instrument is named after a track
@@ -82,6 +87,12 @@ def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4, names
     instruments = [i for i in pm.instruments if not i.is_drum]
     if not any(inst.notes for inst in instruments):
         raise ValueError("no notes in any non-drum instrument")
+    # The roll's length from the last note's tick, before the beat grid or the roll exist.
+    last_tick = max(pm.time_to_tick(n.end) for inst in instruments for n in inst.notes)
+    steps = last_tick / max(pm.resolution, 1) * steps_per_beat
+    if steps > MAX_STEPS:
+        raise ValueError(f"its notes run to beat {last_tick / max(pm.resolution, 1):,.0f}: "
+                         f"{steps:,.0f} steps, more than the limit of {MAX_STEPS:,}")
     lookup = {name.lower(): k for k, name in enumerate(names)}
     if all(inst.name.lower() in lookup for inst in instruments):
         n_tracks = len(names) if tracks is None else tracks

@@ -88,10 +88,65 @@ def build(path: Path | None = None, accents=ACCENTS, variants=VARIANTS, speeds=S
     return path
 
 
+#: The most clips a spoken-digits file may claim (the set has 1,440).
+MAX_CLIPS = 1 << 20
+
+
+def _npy_header(fh) -> tuple[tuple, np.dtype]:
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    else:
+        raise ValueError(f".npy format version {version} is not supported")
+    return tuple(shape), np.dtype(dtype)
+
+
+def check(path: Path) -> int:
+    """The number of clips in ``path``, from its array headers alone (nothing is loaded).
+
+    Raises ValueError when the file is not an .npz of int16 ``clips`` (N, 16384) and
+    integer ``labels`` (N,) with N at most :data:`MAX_CLIPS`.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            headers = {}
+            for key in ("clips", "labels"):
+                if f"{key}.npy" not in names:
+                    raise ValueError(f"it holds no '{key}' array")
+                with zf.open(f"{key}.npy") as fh:
+                    headers[key] = _npy_header(fh)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"not a readable .npz ({type(exc).__name__}: {exc})") from None
+    (clips_shape, clips_dtype), (labels_shape, labels_dtype) = headers["clips"], headers["labels"]
+    if clips_dtype != np.int16 or len(clips_shape) != 2 or clips_shape[1] != CLIP:
+        raise ValueError(f"'clips' must be int16 (N, {CLIP}), its header says {clips_dtype} {clips_shape}")
+    n = clips_shape[0]
+    if not 1 <= n <= MAX_CLIPS:
+        raise ValueError(f"'clips' claims {n:,} clips; expected 1 to {MAX_CLIPS:,}")
+    if labels_dtype.kind not in "iu" or labels_shape != (n,):
+        raise ValueError(f"'labels' must be {n} integers, its header says {labels_dtype} {labels_shape}")
+    return n
+
+
 def load(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(clips float32 (N, 16384) in [-1, 1], labels (N,))``."""
-    with np.load(Path(path or default_path())) as data:
-        return data["clips"].astype(np.float32) / 32767.0, data["labels"]
+    """``(clips float32 (N, 16384) in [-1, 1], labels (N,))``; ValueError on a bad file."""
+    import zipfile
+
+    path = Path(path or default_path())
+    check(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            clips, labels = data["clips"].astype(np.float32) / 32767.0, data["labels"]
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        raise ValueError(f"not a readable .npz ({type(exc).__name__}: {exc})") from None
+    if labels.min() < 0 or labels.max() >= len(WORDS):
+        raise ValueError(f"labels must be digits 0..{len(WORDS) - 1}")
+    return clips, labels
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,7 @@ def wav_folder(tmp_path):
 def test_wav_folder_reads_resamples_and_skips_bad_files(wav_folder, caplog):
     ds = audio_data.build_wav_folder(WavFolderConfig(path=str(wav_folder), labels=True,
                                                      representation="waveform"))
-    assert ds.files_found == 4 and len(ds.skipped) == 2
+    assert ds.files_found == 4 and ds.skipped == 2 and len(ds.skipped_reasons) == 2
     assert "skipped 2 of 4" in caplog.text and "broken.wav" in caplog.text
     x, y = ds.tensors
     assert x.shape == (2, 1, 16384) and ds.num_classes == 2

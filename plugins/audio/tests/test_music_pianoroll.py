@@ -72,7 +72,7 @@ def test_midi_folder_skips_corrupt_files(two_chorales, tmp_path, caplog):
     (tmp_path / "sub" / "broken.mid").write_bytes(b"MThd\x00\x00garbage")
     (tmp_path / "notes.txt").write_text("not midi")
     ds = music_data.build_midi_folder(MidiFolderConfig(path=str(tmp_path)))
-    assert ds.files_found == 2 and len(ds.skipped) == 1 and "broken.mid" in ds.skipped[0][0]
+    assert ds.files_found == 2 and ds.skipped == 1 and "broken.mid" in ds.skipped_reasons[0][0]
     assert "skipped 1 of 2" in caplog.text
     assert ds.shape == (4, 64, 48) and len(ds) == 204 // 16 - 3
     (tmp_path / "good.mid").unlink()
