@@ -89,30 +89,35 @@ class PlainLoop:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=t.lr_g, betas=tuple(t.betas_g))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=t.lr_d, betas=tuple(t.betas_d))
         self.data = trainer.stream.tensors[0]
+        self.device = self.data.device
         self.batch = t.batch_size
         self.latent_dim = trainer.G.latent_dim
         self.times = []
         self.step = 0
+        self.log = None
+
+    def train_step(self):
+        """One D update and one G update, non-saturating loss, logged every 10 steps."""
+        idx = torch.randint(self.data.shape[0], (self.batch,), device=self.device)
+        real = self.data[idx]
+        z = torch.randn(self.batch, self.latent_dim, device=self.device)
+        fake = self.G(z)
+        d_loss = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake.detach())).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        g_loss = F.softplus(-self.D(self.G(torch.randn(self.batch, self.latent_dim, device=self.device)))).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.step += 1
+        if self.step % 10 == 0 and self.log is not None:
+            print(json.dumps({"step": self.step, "d": d_loss.item(), "g": g_loss.item()}), file=self.log)
 
     def run_block(self, steps):
-        n = self.data.shape[0]
         last = None
         for _ in range(steps):
-            idx = torch.randint(n, (self.batch,))
-            real = self.data[idx]
-            z = torch.randn(self.batch, self.latent_dim)
-            fake = self.G(z)
-            d_loss = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake.detach())).mean()
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
-            g_loss = F.softplus(-self.D(self.G(torch.randn(self.batch, self.latent_dim)))).mean()
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.opt_g.step()
-            self.step += 1
-            if self.step % 10 == 0:
-                print(json.dumps({"step": self.step, "d": d_loss.item(), "g": g_loss.item()}), file=self.log)
+            self.train_step()
             now = time.perf_counter()
             if last is not None:
                 self.times.append(now - last)

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.parametrizations import spectral_norm
+from sparring.layers import spectral_norm
 
 from sparring.errors import ConfigError
 

@@ -1,0 +1,70 @@
+"""sparring.layers.spectral_norm: torch's numbers and state-dict keys, and it compiles."""
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
+
+from sparring.layers import spectral_norm
+
+
+def pair(make):
+    torch.manual_seed(3)
+    theirs = torch_spectral_norm(make())
+    torch.manual_seed(3)
+    ours = spectral_norm(make())
+    return theirs, ours
+
+
+@pytest.mark.parametrize("make, x", [
+    (lambda: nn.Conv2d(3, 8, 3, padding=1), torch.randn(4, 3, 8, 8)),
+    (lambda: nn.Linear(16, 1), torch.randn(4, 16)),
+    (lambda: nn.Embedding(10, 6), torch.arange(4)),
+])
+def test_matches_torchs_parametrization_in_training_and_eval(make, x):
+    theirs, ours = pair(make)
+    assert theirs.state_dict().keys() == ours.state_dict().keys()
+    for _ in range(3):
+        torch.testing.assert_close(theirs(x), ours(x), rtol=1e-4, atol=1e-4)
+    for k, v in theirs.state_dict().items():
+        mine = ours.state_dict()[k]
+        if k.endswith(("_u", "_v")):  # estimates of the singular vectors: unit length
+            torch.testing.assert_close(mine.norm(), torch.tensor(1.0))
+        else:
+            torch.testing.assert_close(v, mine)
+    theirs.eval(), ours.eval()
+    u = ours.parametrizations.weight[0]._u.clone()
+    torch.testing.assert_close(theirs(x), ours(x), rtol=1e-4, atol=1e-4)
+    assert torch.equal(u, ours.parametrizations.weight[0]._u)  # eval does not iterate
+    # The largest singular value of the normalised weight is close to one.
+    w = ours.weight.detach().flatten(1)
+    assert abs(torch.linalg.matrix_norm(w, ord=2).item() - 1) < 0.05
+
+
+class TwoCalls(nn.Module):
+    """Like SNGAN's first D block: a 3-channel input through spectrally normalised convs."""
+
+    def __init__(self, sn):
+        super().__init__()
+        self.c = sn(nn.Conv2d(3, 4, 3, padding=1))
+        self.shortcut = sn(nn.Conv2d(3, 4, 1))
+
+    def forward(self, x):
+        return (self.c(x) + self.shortcut(x)).mean(dim=(1, 2, 3))
+
+
+def test_a_compiled_module_called_twice_before_backward_gets_eager_gradients():
+    # D(real) and D(fake) before one backward: torch's own parametrization fails here
+    # once compiled ("modified by an inplace operation").
+    torch.manual_seed(0)
+    eager = TwoCalls(spectral_norm)
+    compiled_module = TwoCalls(spectral_norm)
+    compiled_module.load_state_dict(eager.state_dict())
+    compiled = torch.compile(compiled_module)
+    real, fake = torch.randn(2, 3, 6, 6), torch.randn(2, 3, 6, 6)
+    for model in (eager, compiled):
+        loss = nn.functional.softplus(-model(real)).mean() + nn.functional.softplus(model(fake)).mean()
+        loss.backward()
+    for (name, a), b in zip(eager.named_parameters(), compiled_module.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-6, msg=name)
+    for k, v in eager.state_dict().items():
+        torch.testing.assert_close(v, compiled_module.state_dict()[k])
