@@ -267,7 +267,8 @@ def piano_roll_png(roll: np.ndarray) -> bytes:
     ax = fig.add_subplot()
     pitches = np.flatnonzero(roll.sum(axis=1)) if roll.size else np.array([])
     low, high = (int(pitches.min()), int(pitches.max()) + 1) if pitches.size else (0, 128)
-    ax.imshow(roll[low:high] > 0, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
+    # vmin/vmax: a roll with every cell on (an untrained generator's) is black, not blank.
+    ax.imshow(roll[low:high] > 0, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest", vmin=0, vmax=1,
               extent=(0, roll.shape[1] / 20 if roll.size else 1, low, high))
     ax.set_xlabel("s")
     ax.set_ylabel("pitch")
@@ -292,18 +293,65 @@ def _text_rows(path: Path) -> tuple[list[str], int]:
     return rows, len(lines)
 
 
-def _image_size_attrs(path: Path, least: int = 240, most: int = 360) -> str:
+def _image_size_attrs(source, least: int = 240, most: int = 360) -> str:
     """Small grids scaled up by a whole factor with crisp pixels, large ones down to ``most``."""
     try:
         from PIL import Image
 
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
             width = image.width
     except Exception:
         return ""
     if width < least:
         return f' width="{width * math.ceil(least / width)}" style="image-rendering:pixelated"'
     return f' width="{min(width, most)}"'
+
+
+# --- building blocks for plugin galleries (and the default one) ------------------------------
+
+#: Players a plugin's gallery shows per step; further files are listed as links.
+MAX_PLAYERS = 4
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """A uint8 (H, W) gray or (H, W, 3) RGB array as PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def img(assets: Assets, source, alt: str, name: str | None = None, cls: str = "sample", most: int = 360) -> str:
+    """An ``<img>`` of a file or of PNG bytes, small pictures scaled up with crisp pixels."""
+    url = assets.url(source, None if isinstance(source, (str, os.PathLike)) else "image/png", name)
+    return f'<img class="{cls}"{_image_size_attrs(source, most=most)} src="{url}" alt="{html.escape(alt)}">'
+
+
+def player(assets: Assets, source, name: str | None = None) -> str:
+    """An ``<audio>`` player of a file or of WAV bytes."""
+    url = assets.url(source, None if isinstance(source, (str, os.PathLike)) else "audio/wav", name)
+    return f'<audio controls preload="metadata" src="{url}"></audio>'
+
+
+def figure(body: str, caption: str) -> str:
+    """``body`` with a caption (plain text: it is escaped here)."""
+    return f"<figure>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def links(paths, assets: Assets, label: str) -> str:
+    """A note linking run files that are not shown (e.g. players beyond :data:`MAX_PLAYERS`)."""
+    paths = list(paths)
+    if not paths:
+        return ""
+    items = ", ".join(f'<a href="{assets.link(p)}">{html.escape(Path(p).name)}</a>' for p in paths)
+    return f'<p class="note">{html.escape(label)}: {items}</p>'
+
+
+def could_not_show(path: Path, exc: Exception) -> str:
+    """The note that stands in for one file that failed to render."""
+    return (f'<p class="note">{html.escape(Path(path).name)}: could not be shown '
+            f"({html.escape(type(exc).__name__)}: {html.escape(str(exc))})</p>")
 
 
 def default_gallery(paths, assets: Assets) -> str:
@@ -315,16 +363,14 @@ def default_gallery(paths, assets: Assets) -> str:
         label = html.escape(path.name)
         try:
             if kind == "image":
-                parts.append(f'<figure><img class="sample"{_image_size_attrs(path)} src="{assets.url(path)}" alt="{label}">'
-                             f"<figcaption>{label}</figcaption></figure>")
+                parts.append(figure(img(assets, path, path.name), path.name))
             elif kind == "audio":
                 spectrum = ""
                 if path.suffix.lower() == ".wav":
                     samples, rate = read_wav(path)
-                    spectrum = (f'<img class="spectrogram" src="{assets.url(spectrogram_png(samples, rate), "image/png", path.stem + "_spec.png")}" '
-                                f'alt="spectrogram of {label}">')
-                parts.append(f'<figure><audio controls preload="metadata" src="{assets.url(path)}"></audio>'
-                             f"{spectrum}<figcaption>{label}</figcaption></figure>")
+                    spectrum = img(assets, spectrogram_png(samples, rate), f"spectrogram of {path.name}",
+                                   path.stem + "_spec.png", cls="spectrogram", most=420)
+                parts.append(figure(player(assets, path) + spectrum, path.name))
             elif kind == "midi":
                 rendered = render_midi(path)
                 if rendered is None:
@@ -332,11 +378,10 @@ def default_gallery(paths, assets: Assets) -> str:
                                  "(install pretty_midi to hear it here)</p>")
                 else:
                     audio, roll = rendered
-                    parts.append(
-                        f'<figure><audio controls preload="metadata" '
-                        f'src="{assets.url(wav_bytes(audio, AUDIO_RATE), "audio/wav", path.stem + ".wav")}"></audio>'
-                        f'<img class="spectrogram" src="{assets.url(piano_roll_png(roll), "image/png", path.stem + "_roll.png")}" '
-                        f'alt="piano roll of {label}"><figcaption>{label} (sine-rendered)</figcaption></figure>')
+                    parts.append(figure(
+                        player(assets, wav_bytes(audio, AUDIO_RATE), path.stem + ".wav")
+                        + img(assets, piano_roll_png(roll), f"piano roll of {path.name}", path.stem + "_roll.png",
+                              cls="spectrogram", most=420), f"{path.name} (sine-rendered)"))
             elif kind == "text":
                 rows, total = _text_rows(path)
                 body = "".join(f"<tr><td>{i}</td><td>{html.escape(r)}</td></tr>" for i, r in enumerate(rows))
@@ -347,8 +392,7 @@ def default_gallery(paths, assets: Assets) -> str:
                 size = path.stat().st_size
                 parts.append(f'<p class="note"><a href="{assets.link(path)}">{label}</a> ({size / 1024:.1f} KiB)</p>')
         except Exception as exc:  # one unreadable file must not sink the report
-            parts.append(f'<p class="note">{label}: could not be shown ({html.escape(type(exc).__name__)}: '
-                         f"{html.escape(str(exc))})</p>")
+            parts.append(could_not_show(path, exc))
     return "\n".join(parts)
 
 

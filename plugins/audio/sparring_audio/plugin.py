@@ -143,3 +143,13 @@ def sparring_configure(config):
         params.representation = "spectrogram" if config.generator.name == "specgan" else "waveform"
     if config.dataset.name == "spoken-digits" and "digit-score" not in config.metrics:
         config.metrics.append("digit-score")
+
+
+@hookimpl
+def sparring_report_gallery(run_dir, modality, step, paths, assets):
+    """The music and audio sections of ``sparring report`` (sparring_audio.report); other modalities pass."""
+    if modality not in (MUSIC, AUDIO):
+        return None
+    from . import report
+
+    return (report.music_gallery if modality == MUSIC else report.audio_gallery)(paths, assets)

@@ -176,3 +176,13 @@ def _write_grid(samples, path):
 @hookimpl
 def sparring_sample_writers():
     yield WriterSpec("png-grid", MODALITY, _write_grid, description="PNG grid of image samples")
+
+
+@hookimpl
+def sparring_report_gallery(run_dir, modality, step, paths, assets):
+    """The image section of ``sparring report`` (sparring_image.report); other modalities pass."""
+    if modality != MODALITY:
+        return None
+    from .report import gallery
+
+    return gallery(paths, assets)
