@@ -141,14 +141,67 @@ def find_scans(root: Path) -> list[Path]:
     return sorted(scans, key=lambda p: p.relative_to(root).as_posix())
 
 
+#: The most voxels one scan may hold (2**28: 1 GiB as float32, e.g. 512 x 512 x 1024); a
+#: larger header is refused before anything is read.
+MAX_VOXELS = 1 << 28
+
+
+def _too_many(shape, what: str) -> None:
+    voxels = math.prod(int(n) for n in shape)
+    if voxels > MAX_VOXELS:
+        raise ValueError(f"{what} claims {' x '.join(str(int(n)) for n in shape)} voxels, more than the "
+                         f"limit of {MAX_VOXELS:,}")
+    if voxels == 0:
+        raise ValueError(f"{what} claims an empty image of shape {tuple(int(n) for n in shape)}")
+
+
+def check_nifti_header(path: Path) -> None:
+    """Raise on a NIfTI file whose header claims too many voxels, or (uncompressed) more
+    data than the file holds. Reads the header only."""
+    import nibabel as nib
+
+    img = nib.load(str(path))  # the header; the voxels stay on disk
+    _too_many(img.shape, "its header")
+    if not str(path).lower().endswith(".gz"):
+        need = int(img.dataobj.offset) + math.prod(img.shape) * img.get_data_dtype().itemsize
+        have = os.path.getsize(path)
+        if have < need:
+            raise ValueError(f"truncated: its header needs {need:,} bytes, the file holds {have:,}")
+
+
+def check_dicom_series(folder: Path) -> None:
+    """Raise on a DICOM series folder holding a file that is not DICOM, or whose headers
+    together claim too many voxels. Reads the headers only (``stop_before_pixels``)."""
+    import pydicom
+
+    files = sorted(f for f in Path(folder).iterdir() if f.suffix.lower() in DICOM_SUFFIXES)
+    rows_cols, slices = set(), 0
+    for f in files:
+        try:
+            ds = pydicom.dcmread(str(f), stop_before_pixels=True)
+        except Exception as exc:  # InvalidDicomError, EOFError, OSError, ...
+            raise ValueError(f"slice {f.name} is not a DICOM file ({type(exc).__name__}: {exc})") from None
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        rows_cols.add((int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0),
+                       int(ds.get("SamplesPerPixel", 1) or 1)))
+        slices += frames
+        rows, cols, samples = max(rows_cols, key=math.prod)
+        _too_many((rows, cols, slices * samples), f"the series (at slice {f.name})")
+
+
 def load_scan(path: Path):
     """One scan as a MONAI MetaTensor (C, X, Y, Z), channel first, RAS oriented.
 
     A folder is read as one DICOM series (PydicomReader), a file with nibabel. Raises on
-    anything unreadable.
+    anything unreadable, and on headers claiming more than :data:`MAX_VOXELS` voxels
+    before reading the voxels.
     """
     from monai.transforms import LoadImage, Orientation
 
+    if Path(path).is_dir():
+        check_dicom_series(Path(path))
+    else:
+        check_nifti_header(Path(path))
     reader = "PydicomReader" if Path(path).is_dir() else "NibabelReader"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optional GPU decoders that are absent, deprecations
