@@ -34,7 +34,8 @@ def with_vocab_column(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
 class TokenDataset(torch.utils.data.Dataset):
     """Token ids ``(N, seq_len)`` plus the vocab column; everything the metrics and the
     writer need travels with it: ``tokenizer`` (None for the oracle), ``test_ids`` and
-    ``test_texts`` (held out), ``skipped`` (a count per reason) and ``oracle``."""
+    ``test_texts`` (held out), ``skipped`` (a count per reason), ``skipped_reasons`` and
+    ``oracle``."""
 
     def __init__(self, ids, vocab_size, tokenizer=None, test_ids=None, test_texts=None,
                  skipped=None, oracle=None):
@@ -45,6 +46,7 @@ class TokenDataset(torch.utils.data.Dataset):
         self.test_ids = test_ids
         self.test_texts = test_texts
         self.skipped = Counter(skipped or {})
+        self.skipped_reasons: list[str] = []  # the first skipped lines, described
         self.oracle = oracle
         self.trainer_ref = None  # set by the plugin's hooks: NLL-gen reads the generator
 
@@ -75,30 +77,77 @@ def resolve_path(path: str) -> Path:
     return REPO_ROOT / p
 
 
+#: The longest line read (1 MiB): a longer one is skipped unread (counted ``huge_line``),
+#: so a file without newlines cannot fill the memory.
+MAX_LINE_BYTES = 1 << 20
+EXPECTED = "UTF-8 text, one sample a line"
+
+
+def _raw_lines(fh):
+    """``(number, raw bytes without the newline or None, size)`` per line, reading at most
+    :data:`MAX_LINE_BYTES` of a line into memory (None for a longer line)."""
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            size = len(raw)
+            while True:  # the rest of the line, a chunk at a time
+                chunk = fh.readline(MAX_LINE_BYTES)
+                size += len(chunk)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield number, None, size - chunk.endswith(b"\n")
+            continue
+        yield number, raw[:-1] if raw.endswith(b"\n") else raw, len(raw)
+
+
+def _binary(line: str) -> bool:
+    """A NUL, or more than one character in ten a control character: not text."""
+    if "\0" in line:
+        return True
+    controls = sum(1 for c in line if ord(c) < 32 and c not in "\t\r\f\v" or 0x7F <= ord(c) < 0xA0)
+    return controls * 10 > len(line)
+
+
 def read_lines(path: Path, cfg: TextFileConfig, skipped: Counter, reasons: list) -> list[str]:
-    """Non-empty lines of a UTF-8 file; undecodable and (as configured) empty lines are counted."""
+    """Non-empty lines of a UTF-8 file; undecodable, binary, over-long and (as configured)
+    empty lines are counted in ``skipped`` and the first ones described in ``reasons``."""
     if not path.is_file():
         raise DataError(f"text file '{path}' does not exist")
-    chunks = path.read_bytes().split(b"\n")
-    if chunks and not chunks[-1]:
-        chunks.pop()  # the newline that ends the file
+
+    def skip(reason: str, number: int, why: str) -> None:
+        skipped[reason] += 1
+        if len(reasons) < 5:
+            reasons.append(f"{path.name}:{number}: {why}")
+
     lines = []
-    for number, raw in enumerate(chunks, start=1):
-        if cfg.max_lines and len(lines) >= cfg.max_lines:
-            break
-        try:
-            line = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            skipped["invalid_utf8"] += 1
-            if len(reasons) < 5:
-                reasons.append(f"{path.name}:{number}: not UTF-8 ({exc.reason})")
-            continue
-        if not line:
-            if cfg.empty == "error":
-                raise DataError(f"{path}:{number} is empty (dataset.empty = \"error\")")
-            skipped["empty"] += 1
-            continue
-        lines.append(line.lower() if cfg.lowercase else line)
+    try:
+        with open(path, "rb") as fh:
+            for number, raw, size in _raw_lines(fh):
+                if cfg.max_lines and len(lines) >= cfg.max_lines:
+                    break
+                if raw is None:
+                    skip("huge_line", number, f"{size:,} bytes, longer than {MAX_LINE_BYTES:,}")
+                    continue
+                try:
+                    line = raw.decode("utf-8").strip()
+                except UnicodeDecodeError as exc:
+                    skip("invalid_utf8", number, f"not UTF-8 ({exc.reason})")
+                    continue
+                if _binary(line):
+                    skip("binary", number, "binary data (NUL or control characters), not text")
+                    continue
+                if not line:
+                    if cfg.empty == "error":
+                        raise DataError(f"{path}:{number} is empty (dataset.empty = \"error\")")
+                    skipped["empty"] += 1
+                    continue
+                lines.append(line.lower() if cfg.lowercase else line)
+    except OSError as exc:  # unreadable: permissions, a device error
+        raise DataError(f"text file '{path}' could not be read: {exc.strerror or exc}") from None
     return lines
 
 
@@ -137,9 +186,17 @@ def build_text_file(cfg: TextFileConfig) -> TokenDataset:
         n_test = int(len(lines) * cfg.test_fraction)
         lines, test_lines = lines[:len(lines) - n_test], lines[len(lines) - n_test:]
     if not lines:
-        raise DataError(f"text file '{path}' has no usable line ({_describe(skipped)})")
+        first = f"; first: {'; '.join(reasons[:3])}" if reasons else ""
+        raise DataError(f"text file '{path}' has no usable line: expected {EXPECTED} "
+                        f"(skipped: {_describe(skipped)}{first})")
     if cfg.tokenizer_path:
-        tokenizer = load_tokenizer(resolve_path(cfg.tokenizer_path))
+        tokenizer_dir = resolve_path(cfg.tokenizer_path)
+        try:
+            tokenizer = load_tokenizer(tokenizer_dir)
+        except Exception as exc:  # tokenizers raises plain Exceptions on a broken tokenizer.json
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise DataError(f"tokenizer folder '{tokenizer_dir}' holds no tokenizer that loads (expected "
+                            f"a tokenizer.json saved by save_pretrained): {type(exc).__name__}: {reason}") from None
     else:
         tokenizer = train_tokenizer(lines, cfg.tokenizer, cfg.vocab_size)
     ids = encode_lines(lines, tokenizer, cfg, skipped, reasons, path.name)
@@ -150,7 +207,9 @@ def build_text_file(cfg: TextFileConfig) -> TokenDataset:
     if skipped:
         print(f"sparring-text: kept {len(ids)} samples of '{path}'; lines not kept as they were: {_describe(skipped)}"
               + (f"; first: {'; '.join(reasons[:3])}" if reasons else ""), file=sys.stderr)
-    return TokenDataset(ids, len(tokenizer), tokenizer, test_ids, test_lines or None, skipped)
+    ds = TokenDataset(ids, len(tokenizer), tokenizer, test_ids, test_lines or None, skipped)
+    ds.skipped_reasons = reasons
+    return ds
 
 
 def build_coco(cfg: COCOConfig) -> TokenDataset:
