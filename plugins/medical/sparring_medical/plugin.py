@@ -156,3 +156,13 @@ def sparring_sample_writers():
                      description="NIfTI with a RAS affine: slices stacked, or volumes as a 4-D series")
     yield WriterSpec("montage", MODALITY, _montage,
                      description="PNG: a grid of slices, or three mid-planes per volume")
+
+
+@hookimpl
+def sparring_report_gallery(run_dir, modality, step, paths, assets):
+    """The medical section of ``sparring report`` (sparring_medical.report); other modalities pass."""
+    if modality != MODALITY:
+        return None
+    from .report import gallery
+
+    return gallery(paths, assets)

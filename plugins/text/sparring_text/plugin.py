@@ -180,3 +180,13 @@ def sparring_step_end(trainer, step, logs):
     G = trainer.G
     if hasattr(G, "anneal"):
         G.anneal(step, trainer.config.trainer.steps)
+
+
+@hookimpl
+def sparring_report_gallery(run_dir, modality, step, paths, assets):
+    """The text section of ``sparring report`` (sparring_text.report); other modalities pass."""
+    if modality != MODALITY:
+        return None
+    from .report import gallery
+
+    return gallery(paths, assets)
