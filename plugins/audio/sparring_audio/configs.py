@@ -128,7 +128,7 @@ class WavFolderConfig:
     labels: bool = False
     max_files: int = 0
     representation: str = "auto"
-    extensions: tuple = (".wav", ".flac", ".ogg")
+    extensions: tuple[str, ...] = (".wav", ".flac", ".ogg")
 
 
 @dataclass

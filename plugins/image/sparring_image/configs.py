@@ -117,7 +117,7 @@ class FolderConfig:
     channels: int = 3
     labels: bool = False
     max_images: int = 0
-    extensions: tuple = (".png", ".jpg", ".jpeg")
+    extensions: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 
 
 # --- augmentation --------------------------------------------------------------------
