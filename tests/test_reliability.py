@@ -161,6 +161,17 @@ def test_a_checkpoint_whose_pickle_runs_code_is_refused(tmp_path):
     assert not victim.exists()
 
 
+def test_a_latest_pointer_leading_out_of_the_run_is_ignored(tmp_path):
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save({"step": 3}, folder / "step_0000003.pt")
+    outside = tmp_path / "elsewhere.pt"
+    torch.save({"step": 99}, outside)
+    for pointer in ("../../elsewhere.pt", str(outside), "..", "sub/../../../elsewhere.pt"):
+        (folder / "latest").write_text(pointer)
+        assert ckpt.latest_checkpoint(tmp_path / "run") == folder / "step_0000003.pt", pointer
+
+
 SCALARS = st.one_of(st.integers(-5, 10**6), st.floats(allow_nan=True), st.text(max_size=8), st.booleans(),
                     st.lists(st.integers(-3, 3), max_size=3))
 KEYS = st.sampled_from(["steps", "batch_size", "lr_g", "betas_d", "loss", "pack", "grad_accum", "precision",

@@ -81,8 +81,9 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     folder = Path(run_dir) / "checkpoints"
     pointer = folder / LATEST
     if pointer.is_file():
-        name = pointer.read_text().strip()
-        if name and (folder / name).is_file():
+        name = pointer.read_text(errors="replace").strip()
+        # A bare file name only: a pointer such as "../../elsewhere.pt" must not lead out of the run.
+        if name and Path(name).name == name and name not in (".", "..") and (folder / name).is_file():
             return folder / name
     candidates = sorted(folder.glob("step_*.pt"))
     return candidates[-1] if candidates else None
