@@ -56,11 +56,15 @@ ABLATION = [
     ("+ bf16 autocast", {"precision": "bf16"}),
     ("+ channels-last", {"channels_last": "yes"}),
     ("+ fused Adam, no host sync", {"fused_optimizer": "yes", "finite_check": "log"}),
-    ("+ torch.compile", {"compile": True}),
-    ("+ CUDA graphs (reduce-overhead)", {"compile_mode": "reduce-overhead"}),
+    ("+ whole step as one CUDA graph", {"cuda_graph": True}),
+]
+# Alternatives to the whole-step graph, each on top of the fused row.
+COMPILE_ROWS = [
+    ("+ torch.compile (instead of the graph)", {"compile": True}),
+    ("+ compile reduce-overhead (instead)", {"compile": True, "compile_mode": "reduce-overhead"}),
 ]
 DEFAULTS = "sparring defaults (auto)"
-COMPILED = "sparring defaults + compile"
+GRAPHED = "sparring defaults + cuda_graph"
 
 
 @dataclasses.dataclass
@@ -143,11 +147,13 @@ def time_sparring(model, batch, args, tmp: Path, keys: dict) -> dict:
     raw = run_config(model, batch, args.device, args.tiny, tmp / "run", steps=args.warmup + args.timed, **keys)
     trainer = Trainer(resolve(raw, registry), registry)
     trainer.train()
-    sync_check = check_no_sync(trainer) if trainer.lazy_finite and not trainer.config.trainer.compile else None
+    plain_eager = not trainer.config.trainer.compile and trainer.graphs is None
+    sync_check = check_no_sync(trainer) if trainer.lazy_finite and plain_eager else None
     result = {"seconds": watch.seconds, "samples_per_s": batch * args.timed / watch.seconds,
               "step_ms": 1e3 * watch.seconds / args.timed, "precision": trainer.precision,
               "channels_last": trainer.channels_last, "fused": trainer.fused,
               "lazy_finite": trainer.lazy_finite, "compile": trainer.config.trainer.compile,
+              "compile_mode": trainer.config.trainer.compile_mode, "cuda_graph": trainer.graphs is not None,
               "peak_mem_gib": peak_memory_gib(trainer.device)}
     if sync_check is not None:
         result["host_syncs_in_step"] = sync_check
@@ -291,7 +297,7 @@ class Bench:
 
 
 def markdown(bench: Bench, batches: list[int]) -> str:
-    lines = ["| model | batch | plain fp32 eager | sparring defaults | + compile | best / plain | MFU (best) |",
+    lines = ["| model | batch | plain fp32 eager | sparring defaults | + cuda_graph | best / plain | MFU (best) |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for model in MODELS:
         for batch in batches:
@@ -300,10 +306,10 @@ def markdown(bench: Bench, batches: list[int]) -> str:
             plain = rows.get("plain fp32 eager")
             if plain is None:
                 continue
-            ours = [rows[v] for v in (DEFAULTS, COMPILED) if v in rows]
+            ours = [rows[v] for v in (DEFAULTS, GRAPHED) if v in rows]
             best = max(ours, key=lambda r: r["samples_per_s"]) if ours else None
             cell = lambda v: f"{rows[v]['samples_per_s']:,.0f}" if v in rows else "-"  # noqa: E731
-            lines.append(f"| {model} | {batch} | {plain['samples_per_s']:,.0f} | {cell(DEFAULTS)} | {cell(COMPILED)} | "
+            lines.append(f"| {model} | {batch} | {plain['samples_per_s']:,.0f} | {cell(DEFAULTS)} | {cell(GRAPHED)} | "
                          + (f"{best['samples_per_s'] / plain['samples_per_s']:.2f}x | {100 * best.get('mfu', 0):.1f}% |"
                             if best else "- | - |"))
     return "\n".join(lines)
@@ -312,13 +318,14 @@ def markdown(bench: Bench, batches: list[int]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--batches", default="64,256", help="batch sizes of the main table")
+    parser.add_argument("--batches", default="64,256,1024", help="batch sizes of the main table")
     parser.add_argument("--ablation-batch", type=int, default=256)
     parser.add_argument("--warmup", type=int, default=25, help="untimed steps (compilation happens here)")
     parser.add_argument("--timed", type=int, default=100, help="timed steps per row")
     parser.add_argument("--budget", type=float, default=480, help="seconds after which no new row starts")
     parser.add_argument("--tiny", action="store_true", help="narrow models, few steps: checks the script")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+    parser.add_argument("--no-graph", action="store_true", help="skip the CUDA graph rows")
     parser.add_argument("--json", help="write every measurement here as it comes")
     args = parser.parse_args()
     if args.tiny:
@@ -337,31 +344,30 @@ def main() -> None:
           f"{bench.peak / 1e12:.1f} TFLOP/s ({'bf16 8192^3' if device.type == 'cuda' else 'fp32 512^3'}); "
           f"{args.warmup} warm-up + {args.timed} timed steps per row", flush=True)
 
-    def skip(keys):
-        return args.no_compile and keys.get("compile")
-
+    cuda = device.type == "cuda"
+    graphs = cuda and not args.no_graph
     print(f"\nAblation, DCGAN-64 at batch {args.ablation_batch}: each row adds one option", flush=True)
     model, batch = "DCGAN-64", args.ablation_batch
     bench.measure(model, batch, "plain fp32 eager", None)
     keys: dict = {}
     for variant, extra in ABLATION:
         keys = {**keys, **extra}
-        if not skip(keys) and not (keys.get("compile_mode") == "reduce-overhead" and device.type != "cuda"):
+        if graphs or not keys.get("cuda_graph"):
             bench.measure(model, batch, variant, dict(keys))
-        if variant.startswith("+ torch.compile"):
-            break  # CUDA graphs are measured last, if time is left
     print("\nMain table: plain fp32 eager loop vs sparring's fast path", flush=True)
+    fused_keys = {k: v for k, v in keys.items() if k != "cuda_graph"}
     for model in MODELS:
         for batch in batches:
             bench.measure(model, batch, "plain fp32 eager", None)
-            # On CUDA the defaults are the ablation's bf16 + channels-last + fused rows.
-            cuda = device.type == "cuda"
+            # On CUDA the defaults are the ablation's bf16 + channels-last + fused row.
             bench.measure(model, batch, DEFAULTS, {}, same_as=ABLATION[3][0] if cuda else "")
-            if not args.no_compile:
-                bench.measure(model, batch, COMPILED, {"compile": True}, same_as=ABLATION[4][0] if cuda else "")
-    if device.type == "cuda" and not args.no_compile:
-        variant, extra = ABLATION[-1]
-        bench.measure("DCGAN-64", args.ablation_batch, variant, {**keys, **extra})
+            if graphs:
+                bench.measure(model, batch, GRAPHED, {"cuda_graph": True}, same_as=ABLATION[4][0])
+    if not args.no_compile:
+        print(f"\nAlternatives to the whole-step graph, DCGAN-64 at batch {args.ablation_batch}", flush=True)
+        for variant, extra in COMPILE_ROWS:
+            if cuda or extra.get("compile_mode") != "reduce-overhead":
+                bench.measure("DCGAN-64", args.ablation_batch, variant, {**fused_keys, **extra})
     print("\n" + markdown(bench, batches))
     print(f"\ntotal {time.perf_counter() - bench.started:.0f} s")
 

@@ -129,6 +129,7 @@ def test_lazy_nan_guard_stops_at_the_log_step_with_the_state_kept(recorder_regis
     ({"optimizer": "rmsprop", "fused_optimizer": "yes"}, "trainer.fused_optimizer.*rmsprop"),
     ({"finite_check": "log"}, "trainer.finite_check.*fused"),
     ({"compile_mode": "fastest"}, "trainer.compile_mode"),
+    ({"cuda_graph": True}, "trainer.cuda_graph.*CUDA device.*finite_check"),
 ])
 def test_fast_path_options_that_cannot_apply_are_clear_errors(registry, tmp_path, tiny_toy, trainer_keys, match):
     with pytest.raises(ConfigError, match=match):

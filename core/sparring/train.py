@@ -161,6 +161,7 @@ class Trainer:
         self.lazy_finite = self._resolve_finite_check()
         self._nonfinite = torch.zeros(3, dtype=torch.long, device=self.device) if self.lazy_finite else None
         self._worst_run = 0
+        self.graphs = self._resolve_cuda_graph()
 
         # --- counters (all saved in checkpoints) ----------------------------------------
         self.step = 0
@@ -230,9 +231,29 @@ class Trainer:
                               "optimiser skips non-finite steps on the device")
         return possible if t.finite_check == "auto" else t.finite_check == "log"
 
+    def _resolve_cuda_graph(self):
+        t = self.config.trainer
+        if not t.cuda_graph:
+            return None
+        needs = [(self.device.type == "cuda", "a CUDA device"),
+                 (self.lazy_finite, "trainer.finite_check = \"log\" (a fused optimiser, no fp16)"),
+                 (t.n_critic == 1, "trainer.n_critic = 1"),
+                 (self.regularizer is None or t.reg_interval == 1, "no lazy penalty (trainer.reg_interval 1)"),
+                 (self.augment is None, "no augmentation"),
+                 (not t.compile, "trainer.compile off (compile_mode reduce-overhead graphs compiled code)"),
+                 (not self.dist.enabled, "a single process")]
+        missing = [what for ok, what in needs if not ok]
+        if missing:
+            raise ConfigError("config key 'trainer.cuda_graph' is true but it needs " + ", ".join(missing))
+        from .cuda_graph import StepGraph
+
+        return StepGraph(self)
+
     def _optimizer(self, params, lr, betas):
         t = self.config.trainer
         fused = {"fused": True} if self.fused else {}
+        if t.cuda_graph and self.device.type == "cuda" and t.optimizer != "rmsprop":
+            fused["capturable"] = True  # its step count lives on the GPU, so it can be captured
         if t.optimizer == "adam":
             return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=t.weight_decay, **fused)
         if t.optimizer == "adamw":
@@ -249,7 +270,9 @@ class Trainer:
     def _autocast(self):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+        # A captured graph must not rely on autocast's cache of cast weights.
+        return torch.autocast(self.device.type, dtype=self.amp_dtype,
+                              cache_enabled=not self.config.trainer.cuda_graph)
 
     def _call(self, hook: str, **kwargs) -> None:
         """Call a lifecycle hook, unless no plugin implements it (then it costs nothing)."""
@@ -326,10 +349,9 @@ class Trainer:
         t = self.config.trainer
         if self._cudagraphs:
             torch.compiler.cudagraph_mark_step_begin()
-        self.D.requires_grad_(True)
         self.opt_d.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
-        total = real_mean = fake_mean = 0.0
+        total = real_mean = fake_mean = None
         x_real = self._memory_format(self.real_to_d(x_real))
         for i in range(t.grad_accum):
             xr = x_real[i * micro:(i + 1) * micro]
@@ -340,14 +362,14 @@ class Trainer:
             with self._autocast():
                 real_logits = self.d_forward(xr, yr)
                 fake_logits = self.d_forward(fake, y_fake)
-                loss = self.loss.d_loss(real_logits.float(), fake_logits.float()) / t.grad_accum
+                loss = _per_micro(self.loss.d_loss(real_logits.float(), fake_logits.float()), t.grad_accum)
             self.scaler.scale(loss).backward()
-            total = total + loss.detach()
-            real_mean = real_mean + real_logits.detach().float().mean() / t.grad_accum
-            fake_mean = fake_mean + fake_logits.detach().float().mean() / t.grad_accum
+            total = _add(total, loss.detach())
+            real_mean = _add(real_mean, _per_micro(real_logits.detach().float().mean(), t.grad_accum))
+            fake_mean = _add(fake_mean, _per_micro(fake_logits.detach().float().mean(), t.grad_accum))
             if self.augment is not None and hasattr(self.augment, "update"):
                 self.augment.update(real_logits.detach())
-        penalty = torch.zeros((), device=self.device)
+        penalty = None
         if self.regularizer is not None and self.d_updates % t.reg_interval == 0:
             # Lazy: every reg_interval updates, weighted by the interval (StyleGAN2).
             def D(x, y=None):
@@ -359,22 +381,29 @@ class Trainer:
                 scaled = penalty.float() * t.reg_weight * t.reg_interval
             self.scaler.scale(scaled).backward()
             penalty = penalty.detach()
-        loss = distributed.average_gradients(self.D, total + penalty, self.dist)
+        loss = distributed.average_gradients(self.D, _add(total, penalty), self.dist)
         finite, norm = self._finite_and_clip(loss, self.D, self.opt_d, self.lazy_finite)
         self._apply(self.opt_d, finite)
         self.d_updates += 1
-        return {"finite": finite, "d_loss": total, "reg": penalty, "d_real": real_mean,
-                "d_fake": fake_mean, "grad_norm_d": norm}
+        logs = {"finite": finite, "d_loss": total, "d_real": real_mean, "d_fake": fake_mean, "grad_norm_d": norm}
+        if self.regularizer is not None:
+            logs["reg"] = penalty if penalty is not None else torch.zeros((), device=self.device)
+        return logs
 
     def g_step(self, x_real: torch.Tensor, y_real) -> dict:
-        """One generator update; D is frozen so its gradients are not computed."""
+        """One generator update; gradients are taken for G's parameters only.
+
+        ``autograd.grad`` rather than freezing D: the backward through D computes no weight
+        gradients of D, and D's ``requires_grad`` never flips (no Python loop over its
+        parameters each step, no recompilation of a compiled D).
+        """
         t = self.config.trainer
         if self._cudagraphs:
             torch.compiler.cudagraph_mark_step_begin()
-        self.D.requires_grad_(False)
         self.opt_g.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
-        total = 0.0
+        total = None
+        params = [p for p in self.G.parameters() if p.requires_grad]
         for i in range(t.grad_accum):
             z, y = self.noise(micro)
             with self._autocast():
@@ -386,16 +415,23 @@ class Trainer:
                     yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
                     with torch.no_grad():
                         real_logits = self.d_forward(xr, yr).float()
-                loss = self.loss.g_loss(fake_logits.float(), real_logits) / t.grad_accum
-            self.scaler.scale(loss).backward()
-            total = total + loss.detach()
+                loss = _per_micro(self.loss.g_loss(fake_logits.float(), real_logits), t.grad_accum)
+            grads = torch.autograd.grad(self.scaler.scale(loss), params, allow_unused=True)
+            for p, g in zip(params, grads):
+                if g is not None:
+                    p.grad = g if p.grad is None else p.grad.add_(g)
+            total = _add(total, loss.detach())
         loss = distributed.average_gradients(self.G, total, self.dist)
         finite, norm = self._finite_and_clip(loss, self.G, self.opt_g, self.lazy_finite)
         self._apply(self.opt_g, finite)
-        # Lazily checked, a skipped step left G as it was: averaging it in again is harmless.
-        if self.ema is not None and (self.lazy_finite or finite):
-            self.ema.update(self.G, t.batch_size, (self.step + 1) * t.batch_size)
         return {"finite": finite, "g_loss": total, "grad_norm_g": norm}
+
+    def update_ema(self, g_finite) -> None:
+        """Move the EMA copy of G toward G (after each G update)."""
+        t = self.config.trainer
+        # Lazily checked, a skipped step left G as it was: averaging it in again is harmless.
+        if self.ema is not None and (self.lazy_finite or g_finite):
+            self.ema.update(self.G, t.batch_size, (self.step + 1) * t.batch_size)
 
     def pretrain(self, bar) -> None:
         """Generator pre-training with the modality's loss (e.g. MLE for text)."""
@@ -436,14 +472,21 @@ class Trainer:
                 self.pretrain(bar)
             while self.step < t.steps and self._stop_signal is None:
                 finite = True  # a bool, or a device tensor under the lazy check (no sync here)
-                for _ in range(t.n_critic):
+                if self.graphs is not None:
                     x_real, y_real = self.stream.next()
-                    if self.num_classes is None:
-                        y_real = None  # labelled data, unconditional models
-                    d_logs = self.d_step(x_real, y_real)
-                    finite = finite & d_logs.pop("finite")
-                g_logs = self.g_step(x_real, y_real)
-                finite = finite & g_logs.pop("finite")
+                    d_logs, g_logs = self.graphs.step(x_real, y_real if self.num_classes is not None else None)
+                    finite = d_logs.pop("finite")
+                else:
+                    for _ in range(t.n_critic):
+                        x_real, y_real = self.stream.next()
+                        if self.num_classes is None:
+                            y_real = None  # labelled data, unconditional models
+                        d_logs = self.d_step(x_real, y_real)
+                        finite = finite & d_logs.pop("finite")
+                    g_logs = self.g_step(x_real, y_real)
+                g_finite = g_logs.pop("finite")
+                self.update_ema(g_finite)
+                finite = finite & g_finite
                 self._guard(finite)
                 self.step += 1
                 steps_since += 1
@@ -489,10 +532,12 @@ class Trainer:
         """Count non-finite steps; a run of ``nan_patience`` of them stops training."""
         if isinstance(finite, torch.Tensor):
             # On the device: [current run, longest run, total skipped], read at log steps.
+            # In place, so a captured CUDA graph could hold it too; five tiny kernels, no sync.
             bad = (~finite).long()
-            run = (self._nonfinite[0] + 1) * bad
-            self._nonfinite = torch.stack([run, torch.maximum(self._nonfinite[1], run),
-                                           self._nonfinite[2] + bad])
+            counts = self._nonfinite
+            counts[0].add_(1).mul_(bad)
+            torch.maximum(counts[1], counts[0], out=counts[1])
+            counts[2].add_(bad)
             return
         if finite:
             self._bad_in_a_row = 0
@@ -507,7 +552,7 @@ class Trainer:
         if self._nonfinite is None:
             return
         run, worst, total = self._nonfinite.tolist()
-        self._nonfinite = torch.tensor([run, run, 0], device=self.device)
+        self._nonfinite.copy_(torch.tensor([run, run, 0]))
         self.skipped_steps += total
         self._bad_in_a_row = run
         self._worst_run = max(self._worst_run, worst)
@@ -763,6 +808,17 @@ class Trainer:
             if record.get("phase") == "pretrain" or record.get("step", 0) <= self.step:
                 kept.append(line)
         ckpt.atomic_write_bytes(log, lambda fh: fh.write(("\n".join(kept) + "\n" if kept else "").encode()))
+
+
+def _add(total, value):
+    """Running sum that starts without a kernel launch (the loop's hot path counts them)."""
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
+def _per_micro(value: torch.Tensor, grad_accum: int) -> torch.Tensor:
+    return value if grad_accum == 1 else value / grad_accum
 
 
 def _finite_or_none(value):
