@@ -318,7 +318,7 @@ class Trainer:
         grads = [p.grad for p in with_grad]
         if self.scaler.is_enabled():
             self.scaler.unscale_(opt)
-        norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+        norm = _total_norm(grads) if grads else torch.zeros((), device=self.device)
         finite = torch.isfinite(norm + loss.detach().float())
         if not lazy:
             finite = bool(finite.item())
@@ -808,6 +808,12 @@ class Trainer:
             if record.get("phase") == "pretrain" or record.get("step", 0) <= self.step:
                 kept.append(line)
         ckpt.atomic_write_bytes(log, lambda fh: fh.write(("\n".join(kept) + "\n" if kept else "").encode()))
+
+
+def _total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """The 2-norm of all gradients together in three kernel launches (torch's
+    get_total_norm moves each per-tensor norm separately: one call per parameter)."""
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
 def _add(total, value):
