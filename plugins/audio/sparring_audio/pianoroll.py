@@ -75,6 +75,29 @@ def roll_to_midi(roll, path=None, steps_per_beat: int = 4, tempo_bpm: float = 10
 MAX_STEPS = 1 << 18
 
 
+MAX_MIDI_BYTES = 64 << 20  # a long symphony is a few hundred KiB
+
+
+def check_midi_chunks(path) -> None:
+    """Walk a Standard MIDI File's chunk headers; a chunk claiming more bytes than the
+    file holds is refused here (the MIDI reader would allocate what it claims first)."""
+    size = os.path.getsize(path)
+    if size > MAX_MIDI_BYTES:
+        raise ValueError(f"{size:,} bytes, more than the limit of {MAX_MIDI_BYTES:,} for a MIDI file")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:4] != b"MThd":
+        raise ValueError("no MThd header: not a Standard MIDI File")
+    pos = 0
+    while pos + 8 <= len(data):
+        kind, length = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "big")
+        rest = len(data) - pos - 8
+        if length > rest:
+            raise ValueError(f"chunk {kind!r} at byte {pos} claims {length:,} bytes but {rest:,} remain "
+                             "(a cut or corrupt file)")
+        pos += 8 + length
+
+
 def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4, names=VOICES) -> np.ndarray:
     """A (tracks, steps, 128) uint8 roll from a MIDI path or ``PrettyMIDI`` on the file's
     own beat grid (tempo changes followed). When every instrument is named after a track
@@ -83,6 +106,8 @@ def midi_to_roll(midi, tracks: int | None = None, steps_per_beat: int = 4, names
     in order (missing ones are silent). ``tracks`` None takes all of them."""
     import pretty_midi
 
+    if not isinstance(midi, pretty_midi.PrettyMIDI):
+        check_midi_chunks(midi)
     pm = midi if isinstance(midi, pretty_midi.PrettyMIDI) else pretty_midi.PrettyMIDI(str(midi))
     instruments = [i for i in pm.instruments if not i.is_drum]
     if not any(inst.notes for inst in instruments):

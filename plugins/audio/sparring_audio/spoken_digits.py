@@ -94,13 +94,16 @@ MAX_CLIPS = 1 << 20
 
 def _npy_header(fh) -> tuple[tuple, np.dtype]:
     version = np.lib.format.read_magic(fh)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-    else:
+    if version not in ((1, 0), (2, 0)):
         raise ValueError(f".npy format version {version} is not supported")
-    return tuple(shape), np.dtype(dtype)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    try:
+        shape, _, dtype = read(fh)
+        return tuple(shape), np.dtype(dtype)
+    except (ValueError, EOFError, OSError):
+        raise
+    except Exception as exc:  # numpy parses the header dict with tokenize/ast: a garbled one raises anything
+        raise ValueError(f"garbled .npy header ({type(exc).__name__}: {exc})") from None
 
 
 def check(path: Path) -> int:
