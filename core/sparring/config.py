@@ -59,6 +59,9 @@ class TrainerConfig:
     regularizer: str = _f("", "D penalty: gp, r1, r2 or a plugin's (empty: none)")
     reg_weight: float = _f(-1.0, "penalty weight (-1: the regularizer's default)")
     reg_interval: int = _f(0, "apply the penalty every N D steps, lazily (0: its default)", min=0)
+    feature_matching: float = _f(0.0, "weight of a feature-matching term in G's loss: L1 between D's "
+                                 "intermediate features on real and generated samples (0: off; needs a "
+                                 "discriminator that returns features)", min=0.0)
     ema_halflife: float = _f(10000.0, "EMA half-life of G in samples (0: no EMA)", min=0.0)
     ema_rampup: float = _f(0.05, "EMA ramp-up: half-life <= rampup * samples seen (0: none)", min=0.0)
     grad_accum: int = _f(1, "micro-batches per step (batch_size must divide evenly)", min=1)

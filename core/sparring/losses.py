@@ -79,3 +79,14 @@ BUILTIN_LOSSES = (
     LossSpec("lsgan", least_squares_d_loss, least_squares_g_loss, "least squares (LSGAN)"),
     LossSpec("rsgan", relativistic_d_loss, relativistic_g_loss, "relativistic standard GAN"),
 )
+
+
+def feature_matching_loss(real_features: list, fake_features: list) -> torch.Tensor:
+    """Mean over D's layers of the L1 distance between its features on real and generated
+    samples (pix2pixHD; Salimans et al. 2016 match batch means instead). ``real_features``
+    are targets: no gradient flows into them."""
+    if len(real_features) != len(fake_features) or not real_features:
+        raise ValueError(f"feature matching needs the same non-empty list of features for real and "
+                         f"generated samples, got {len(real_features)} and {len(fake_features)}")
+    return sum(F.l1_loss(fake.float(), real.detach().float())
+               for real, fake in zip(real_features, fake_features)) / len(real_features)

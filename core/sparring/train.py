@@ -28,7 +28,8 @@ from .config import RunConfig, to_toml
 from .data import BatchStream
 from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
-from .outputs import logits_of
+from .losses import feature_matching_loss
+from .outputs import logits_of, split_output
 from .specs import DataInfo
 
 
@@ -301,12 +302,36 @@ class Trainer:
         y = self.fake_labels(n * world)
         return z, (None if y is None else distributed.local_slice(y, self.dist))
 
-    def d_forward(self, x: torch.Tensor, y=None) -> torch.Tensor:
-        """D's logits for samples as D sees them: augmented, then packed."""
+    def d_forward(self, x: torch.Tensor, y=None, features: bool = False):
+        """D's logits for samples as D sees them: augmented, then packed.
+
+        With ``features`` returns ``(logits, features)`` (D's intermediate outputs)."""
         if self.augment is not None:
             x = self.augment(x)  # per sample, before packing: packed samples get their own draws
         x = pack(x, self.config.trainer.pack)
-        return logits_of(self.D_train(x, y))
+        out = self.D_train(x, y)
+        return split_output(out) if features else logits_of(out)
+
+    def _g_loss_terms(self, fake, y, x_real, y_real):
+        """G's adversarial loss on one micro-batch, plus feature matching when weighted."""
+        t = self.config.trainer
+        matching = t.feature_matching > 0
+        fake_logits, fake_features = self.d_forward(fake, y, features=True)
+        real_logits = real_features = None
+        if self._g_needs_real or matching:
+            with torch.no_grad():
+                real_logits, real_features = self.d_forward(self._memory_format(self.real_to_d(x_real)),
+                                                            y_real, features=True)
+            real_logits = real_logits.float()
+        loss = self.loss.g_loss(fake_logits.float(), real_logits if self._g_needs_real else None)
+        if not matching:
+            return loss, None
+        if not fake_features:
+            raise ConfigError(f"config key 'trainer.feature_matching' is {t.feature_matching} but "
+                              f"discriminator '{self.config.discriminator.name}' returns no features "
+                              "(return a list ending with the logits, or a DiscriminatorOutput)")
+        fm = feature_matching_loss(real_features, fake_features)
+        return loss + t.feature_matching * fm, fm.detach()
 
     def _finite_and_clip(self, loss: torch.Tensor, module: torch.nn.Module, opt, lazy: bool = False):
         """Check loss and gradients for inf/NaN and clip when asked.
@@ -402,20 +427,17 @@ class Trainer:
             torch.compiler.cudagraph_mark_step_begin()
         self.opt_g.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
-        total = None
+        total = fm_total = None
         params = [p for p in self.G.parameters() if p.requires_grad]
         for i in range(t.grad_accum):
             z, y = self.noise(micro)
             with self._autocast():
                 fake = self.G_train(z, y)
-                fake_logits = self.d_forward(fake, y)
-                real_logits = None
-                if self._g_needs_real:
-                    xr = self._memory_format(self.real_to_d(x_real[i * micro:(i + 1) * micro]))
-                    yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
-                    with torch.no_grad():
-                        real_logits = self.d_forward(xr, yr).float()
-                loss = _per_micro(self.loss.g_loss(fake_logits.float(), real_logits), t.grad_accum)
+                xr = x_real[i * micro:(i + 1) * micro]
+                yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
+                loss, fm = self._g_loss_terms(fake, y, xr, yr)
+                loss = _per_micro(loss, t.grad_accum)
+                fm_total = _add(fm_total, None if fm is None else _per_micro(fm, t.grad_accum))
             grads = torch.autograd.grad(self.scaler.scale(loss), params, allow_unused=True)
             for p, g in zip(params, grads):
                 if g is not None:
@@ -424,7 +446,10 @@ class Trainer:
         loss = distributed.average_gradients(self.G, total, self.dist)
         finite, norm = self._finite_and_clip(loss, self.G, self.opt_g, self.lazy_finite)
         self._apply(self.opt_g, finite)
-        return {"finite": finite, "g_loss": total, "grad_norm_g": norm}
+        logs = {"finite": finite, "g_loss": total, "grad_norm_g": norm}
+        if fm_total is not None:
+            logs["feature_matching"] = fm_total
+        return logs
 
     def update_ema(self, g_finite) -> None:
         """Move the EMA copy of G toward G (after each G update)."""

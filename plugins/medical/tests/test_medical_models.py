@@ -1,6 +1,8 @@
 """Every model's shapes in 2-D and 3-D, packing, and a few training steps on the CPU."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -99,13 +101,13 @@ def test_sizes_that_cannot_be_reached_are_config_errors():
     assert D(torch.randn(2, 1, 64, 64)).logits.shape[0] == 2
 
 
-def _run(tmp_path, dims, generator, discriminator, loss="hinge", steps=3):
+def _run(tmp_path, dims, generator, discriminator, loss="hinge", steps=3, **trainer_keys):
     raw = {
         "modality": "medical", "out": str(tmp_path / f"run{dims}"), "device": "cpu", "seed": 0,
         "metrics": ["intensity-hist"],
         "trainer": {"steps": steps, "batch_size": 4, "log_every": 1, "sample_every": steps,
                     "checkpoint_every": steps, "n_samples": 4, "eval_samples": 8, "progress": False,
-                    "loss": loss},
+                    "loss": loss, **trainer_keys},
         "generator": generator, "discriminator": discriminator,
         "dataset": {"name": "phantoms", "num": 8, "dims": dims, "size": 16},
     }
@@ -132,3 +134,16 @@ def test_a_few_training_steps(tmp_path, dims, generator, discriminator, loss):
     assert written == ["step_0000003.nii.gz", "step_0000003.png"]
     assert trainer.sample(2).shape == (2, 1) + (16,) * dims
     assert logits_of(trainer.D(trainer.sample(4), None)).shape[0] == 4
+
+
+@pytest.mark.parametrize("dims, discriminator", [
+    (2, {"name": "monai-patch", "num_layers": 2, "channels": 4}),
+    (3, {"name": "monai-multiscale-patch", "num_d": 2, "num_layers": 1, "channels": 4}),
+])
+def test_patch_discriminator_features_drive_feature_matching(tmp_path, dims, discriminator):
+    generator = {"name": "monai-generator", "latent_dim": 8, "channels": [8, 4], "num_res_units": 0}
+    trainer, before, _ = _run(tmp_path, dims, generator, discriminator, "lsgan", feature_matching=10.0)
+    records = [json.loads(x) for x in (trainer.run_dir / "metrics.jsonl").read_text().splitlines()]
+    matched = [r["feature_matching"] for r in records if "feature_matching" in r]
+    assert len(matched) == 3 and all(v > 0 for v in matched)
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters()))
