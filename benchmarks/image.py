@@ -11,12 +11,12 @@ Stacked MNIST rows: modes covered out of 1,000 and KL(q || uniform) over 26,000
 samples (VEEGAN / PacGAN protocol), each channel classified by the same CNN, beside a
 real Stacked MNIST sample and the published rows. Goal: 1,000 modes, KL <= 0.1.
 
-    python plugins/image/benchmarks/image.py --quick            # smoke test, minutes
-    python plugins/image/benchmarks/image.py                    # every recipe (GPU: hours on CPU)
-    python plugins/image/benchmarks/image.py --recipes dcgan --steps 3000
-    python plugins/image/benchmarks/image.py --table            # print the stored results
+    python benchmarks/image.py --quick            # smoke test, minutes
+    python benchmarks/image.py                    # every recipe (GPU: hours on CPU)
+    python benchmarks/image.py --recipes dcgan --steps 3000
+    python benchmarks/image.py --table            # print the stored results
 
-Each finished run is appended to ``results/image.jsonl`` next to this file, keyed by
+Each finished run is appended to ``benchmarks/results/image.jsonl``, keyed by
 recipe and steps; the table is printed from that file as Markdown.
 """
 from __future__ import annotations
