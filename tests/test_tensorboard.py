@@ -33,7 +33,8 @@ def events(folder):
 @needs_tensorboard
 def test_train_with_log_tensorboard_mirrors_metrics_jsonl(tmp_path):
     out = tmp_path / "run"
-    assert cli.main(["train", "toy", "--steps", "10", "--out", str(out), "--log", "tensorboard", *TINY]) == 0
+    assert cli.main(["train", "toy", "--steps", "10", "--out", str(out), "--log", "tensorboard", *TINY,
+                     "--set", 'trainer.regularizer="r1"']) == 0
     acc = events(out / "tensorboard")
     tags = acc.Tags()
     expected = {"loss/d_loss", "loss/g_loss", "loss/reg", "d_output/real", "d_output/fake", "grad_norm/d",
