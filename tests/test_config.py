@@ -1,6 +1,8 @@
 """Configuration: TOML, --set, every key checked with a message naming it."""
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from sparring.config import apply_override, parse_value, read_toml, resolve, to_toml
@@ -91,3 +93,20 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("trainer = [unclosed")
     with pytest.raises(ConfigError, match="bad.toml"):
         read_toml(bad)
+
+
+def test_writer_and_metrics_none_switch_the_modality_defaults_off(registry, tmp_path, tiny_toy):
+    from sparring.train import Trainer
+
+    raw = tiny_toy(tmp_path / "quiet", steps=4)
+    raw.update(writer="none", metrics=["none"])
+    trainer = Trainer(resolve(raw, registry), registry)
+    assert trainer.writer is None and trainer.metrics == []
+    assert trainer.train() == {}
+    assert list((tmp_path / "quiet" / "samples").iterdir()) == []
+    assert "eval" not in (tmp_path / "quiet" / "metrics.jsonl").read_text()
+    again = resolve(tomllib.loads((tmp_path / "quiet" / "config.toml").read_text()), registry)
+    assert again.writer == "none" and again.metrics == ["none"]  # a resumed run stays quiet
+    raw["metrics"] = ["none", "fd"]
+    with pytest.raises(ConfigError, match="'metrics'.*stands alone"):
+        resolve(raw, registry)

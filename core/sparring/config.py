@@ -30,6 +30,9 @@ from typing import Any
 from .errors import ConfigError, closest
 
 
+NONE = "none"  # writer = "none", metrics = ["none"]: switch the modality's default off
+
+
 def _f(default, help: str, min=None, choices=None, **kw):
     """A dataclass field carrying its help text and bounds (used by checks and docs)."""
     meta = {"help": help}
@@ -122,8 +125,8 @@ class RunConfig:
     out: str = _f("", "run folder (default runs/<modality>-<dataset>)")
     seed: int = _f(0, "seed of every random number generator", min=0)
     device: str = _f("auto", "auto, cpu, cuda, cuda:N or mps")
-    writer: str = _f("", "sample writer (empty: the modality's default)")
-    metrics: list[str] = _f([], "metrics computed by eval (empty: the modality's defaults)")
+    writer: str = _f("", "sample writer (empty: the modality's default; \"none\": write no samples)")
+    metrics: list[str] = _f([], "metrics computed by eval (empty: the modality's defaults; [\"none\"]: no evaluation)")
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     generator: Component = field(default_factory=lambda: Component(""))
     discriminator: Component = field(default_factory=lambda: Component(""))
@@ -322,11 +325,15 @@ def resolve(raw: dict, registry) -> RunConfig:
         t.reg_weight = reg.weight if t.reg_weight < 0 else t.reg_weight
         t.reg_interval = t.reg_interval or reg.interval
     cfg.writer = cfg.writer or (modality.writer or "")
-    if cfg.writer:
+    if cfg.writer and cfg.writer != NONE:
         registry.get("writer", cfg.writer, cfg.modality)
     cfg.metrics = list(cfg.metrics or modality.metrics)
+    if NONE in cfg.metrics and cfg.metrics != [NONE]:
+        raise ConfigError(f"config key 'metrics': \"{NONE}\" turns evaluation off and stands alone, "
+                          f"got {cfg.metrics}")
     for name in cfg.metrics:
-        registry.get("metric", name, cfg.modality)
+        if name != NONE:
+            registry.get("metric", name, cfg.modality)
     if t.batch_size % t.grad_accum:
         raise ConfigError(f"config key 'trainer.batch_size' ({t.batch_size}) must be divisible by "
                           f"'trainer.grad_accum' ({t.grad_accum})")

@@ -24,7 +24,7 @@ import torch
 
 from . import checkpoint as ckpt
 from . import distributed
-from .config import RunConfig, to_toml
+from .config import NONE, RunConfig, to_toml
 from .data import BatchStream
 from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
@@ -94,8 +94,9 @@ class Trainer:
         data_spec = reg.get("dataset", config.dataset.name, config.modality)
         self.loss = reg.get("loss", t.loss)
         self.regularizer = reg.get("regularizer", t.regularizer) if t.regularizer else None
-        self.writer = reg.get("writer", config.writer, config.modality) if config.writer else None
-        self.metrics = [reg.get("metric", m, config.modality) for m in config.metrics]
+        self.writer = (reg.get("writer", config.writer, config.modality)
+                       if config.writer and config.writer != NONE else None)
+        self.metrics = [reg.get("metric", m, config.modality) for m in config.metrics if m != NONE]
         self.real_to_d = self.modality.real_to_d or (lambda x: x)
         self._g_needs_real = _needs_real(self.loss)
 
