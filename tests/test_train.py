@@ -255,3 +255,25 @@ def test_generator_pretraining_runs_first_with_the_modalitys_loss(recorder_regis
     pre = [r["pretrain_loss"] for r in records if r.get("phase") == "pretrain"]
     assert len(pre) == 3 and pre[-1] < pre[0]  # the pre-training loss fell
     assert load_checkpoint(latest_checkpoint(tmp_path / "p"))["pretrain_step"] == 30
+
+
+def test_a_plugin_can_stop_the_run_early_with_a_checkpoint(tmp_path, tiny_toy):
+    from sparring import hookimpl
+    from sparring.registry import load_registry
+
+    class EarlyStop:
+        @hookimpl
+        def sparring_eval_end(self, trainer, step, metrics):
+            if step == 4:
+                trainer.request_stop("early stop at step 4")
+
+    registry = load_registry(extra_plugins=[("early", EarlyStop())], entry_points=False)
+    trainer = Trainer(resolve(tiny_toy(tmp_path / "e", steps=20, eval_every=2, checkpoint_every=100), registry),
+                      registry)
+    assert trainer.stopped is None
+    trainer.train()
+    assert trainer.step == 4 and trainer.stopped == "early stop at step 4"
+    assert latest_checkpoint(tmp_path / "e").name == "step_0000004.pt"
+    resumed = Trainer(resolve(tiny_toy(tmp_path / "e", steps=6, eval_every=2, checkpoint_every=100), registry),
+                      registry, resume=True)
+    assert resumed.step == 4 and resumed.stopped is None

@@ -71,8 +71,9 @@ def cmd_train(args, registry) -> int:
           f"on {config.dataset.name}, loss {config.trainer.loss}) on {trainer.device}, "
           f"steps {start}..{config.trainer.steps}; run folder {config.out}", file=sys.stderr)
     metrics = trainer.train()
-    if trainer._stop_signal is not None:
-        return 130 if trainer._stop_signal == "SIGINT" else 143
+    if trainer.stopped is not None:
+        # Signals keep the shell's conventions; a plugin's request is a normal end.
+        return {"SIGINT": 130, "SIGTERM": 143}.get(trainer.stopped, 0)
     print(f"sparring: done at step {trainer.step}; samples in {Path(config.out) / 'samples'}, "
           f"log in {Path(config.out) / 'metrics.jsonl'}", file=sys.stderr)
     if metrics:

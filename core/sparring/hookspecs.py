@@ -152,9 +152,12 @@ def sparring_step_end(trainer, step, logs):
 def sparring_eval_end(trainer, step, metrics):
     """Called after an evaluation with the metric results (a flat dict of floats).
 
+    ``trainer.request_stop(reason)`` ends the run after this step with a checkpoint
+    (early stopping); ``trainer.stopped`` then holds the reason.
+
     Example::
 
-        print(step, metrics.get("toy.modes"))
+        if metrics.get("fd", 1e9) < 2.0: trainer.request_stop("fd below 2")
     """
 
 

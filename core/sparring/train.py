@@ -554,6 +554,18 @@ class Trainer:
                 bar.close()
             self._restore_signal_handlers(old_handlers)
 
+    @property
+    def stopped(self) -> str | None:
+        """Why training stopped early: a signal name (``SIGINT``, ``SIGTERM``), the reason a
+        plugin gave to :meth:`request_stop`, or None while it runs (and after a full run)."""
+        return self._stop_signal
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current step with a checkpoint, as a signal would (for plugins:
+        early stopping, a time budget). ``sparring train --resume`` continues the run."""
+        if self._stop_signal is None:
+            self._stop_signal = str(reason) or "a plugin"
+
     def _guard(self, finite) -> None:
         """Count non-finite steps; a run of ``nan_patience`` of them stops training."""
         if isinstance(finite, torch.Tensor):
