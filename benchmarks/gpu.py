@@ -7,7 +7,9 @@ copy (pytorch/examples' DCGAN): fp32, eager, torch's default Adam. Sparring runs
 its Trainer with hooks dispatched and metrics.jsonl written. The ablation adds one fast-path
 option at a time; the main table compares, per model and batch size, the plain loop,
 sparring's CUDA defaults (bf16 autocast, channels-last, fused Adam, no host sync in the
-step) and those plus torch.compile. Model FLOPs per step are counted by torch's
+step) and those plus the whole step captured as one CUDA graph (``trainer.cuda_graph``);
+torch.compile (default and reduce-overhead modes) are measured as alternatives to the
+graph at the ablation's batch size. Model FLOPs per step are counted by torch's
 FlopCounterMode on the plain step; utilisation is against this card's measured bf16
 matmul rate. Each configuration is timed after warm-up (compilation included there) with
 the GPU synchronised at both ends. A time budget stops starting new rows, so a lease's
