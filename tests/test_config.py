@@ -110,3 +110,10 @@ def test_writer_and_metrics_none_switch_the_modality_defaults_off(registry, tmp_
     raw["metrics"] = ["none", "fd"]
     with pytest.raises(ConfigError, match="'metrics'.*stands alone"):
         resolve(raw, registry)
+
+
+def test_to_toml_escapes_every_control_character(registry):
+    value = "a\u0001b\u007fc\td\re\nf\"g\\h\u2028"
+    raw = {"modality": "toy", "out": value}
+    text = to_toml(resolve(raw, registry).to_dict())
+    assert tomllib.loads(text)["out"] == value
