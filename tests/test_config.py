@@ -117,3 +117,13 @@ def test_to_toml_escapes_every_control_character(registry):
     raw = {"modality": "toy", "out": value}
     text = to_toml(resolve(raw, registry).to_dict())
     assert tomllib.loads(text)["out"] == value
+
+
+def test_bare_list_tuple_and_dict_annotations_are_checked():
+    from sparring.config import coerce
+
+    assert coerce("k", [1, "a"], tuple) == (1, "a") and coerce("k", (1,), list) == [1]
+    assert coerce("k", {"a": 1}, dict) == {"a": 1}
+    for tp, value in ((tuple, 5), (list, {"a": 1}), (dict, [1])):
+        with pytest.raises(ConfigError, match="config key 'k' expects"):
+            coerce("k", value, tp)

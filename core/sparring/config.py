@@ -209,6 +209,8 @@ def coerce(key: str, value: Any, tp) -> Any:
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[0])
+    if tp in (list, tuple):  # a bare annotation: a list of anything, but a list
+        origin = tp
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"config key '{key}' expects a list, got {type(value).__name__} {value!r}")
@@ -231,6 +233,9 @@ def coerce(key: str, value: Any, tp) -> Any:
             return float(value)
     elif tp is str:
         if isinstance(value, str):
+            return value
+    elif tp is dict:
+        if isinstance(value, dict):
             return value
     else:
         return value

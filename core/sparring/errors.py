@@ -12,8 +12,9 @@ class ConfigError(SparringError):
     """A configuration key, value or file is wrong."""
 
 
-class UnknownNameError(SparringError, KeyError):
-    """A name (generator, dataset, loss, ...) that no installed plugin registers."""
+class UnknownNameError(ConfigError, KeyError):
+    """A name (generator, dataset, loss, ...) that no installed plugin registers: a
+    configuration error, so ``except ConfigError`` catches it too."""
 
     def __str__(self):  # KeyError would quote the message
         return str(self.args[0])
