@@ -452,6 +452,28 @@ class Trainer:
             logs["feature_matching"] = fm_total
         return logs
 
+    def train_step(self) -> dict:
+        """``n_critic`` D updates and one G update (or one replay of the captured step);
+        returns the step's logs as tensors (read on log steps only)."""
+        t = self.config.trainer
+        finite = True  # a bool, or a device tensor under the lazy check (no sync here)
+        if self.graphs is not None:
+            x_real, y_real = self.stream.next()
+            d_logs, g_logs = self.graphs.step(x_real, y_real if self.num_classes is not None else None)
+            finite = d_logs.pop("finite")
+        else:
+            for _ in range(t.n_critic):
+                x_real, y_real = self.stream.next()
+                if self.num_classes is None:
+                    y_real = None  # labelled data, unconditional models
+                d_logs = self.d_step(x_real, y_real)
+                finite = finite & d_logs.pop("finite")
+            g_logs = self.g_step(x_real, y_real)
+        g_finite = g_logs.pop("finite")
+        self.update_ema(g_finite)
+        self._guard(finite & g_finite)
+        return {**d_logs, **g_logs}
+
     def update_ema(self, g_finite) -> None:
         """Move the EMA copy of G toward G (after each G update)."""
         t = self.config.trainer
@@ -497,26 +519,9 @@ class Trainer:
             if self.opt_pre is not None and self.pretrain_step < t.pretrain_steps:
                 self.pretrain(bar)
             while self.step < t.steps and self._stop_signal is None:
-                finite = True  # a bool, or a device tensor under the lazy check (no sync here)
-                if self.graphs is not None:
-                    x_real, y_real = self.stream.next()
-                    d_logs, g_logs = self.graphs.step(x_real, y_real if self.num_classes is not None else None)
-                    finite = d_logs.pop("finite")
-                else:
-                    for _ in range(t.n_critic):
-                        x_real, y_real = self.stream.next()
-                        if self.num_classes is None:
-                            y_real = None  # labelled data, unconditional models
-                        d_logs = self.d_step(x_real, y_real)
-                        finite = finite & d_logs.pop("finite")
-                    g_logs = self.g_step(x_real, y_real)
-                g_finite = g_logs.pop("finite")
-                self.update_ema(g_finite)
-                finite = finite & g_finite
-                self._guard(finite)
+                self.last_logs = self.train_step()
                 self.step += 1
                 steps_since += 1
-                self.last_logs = {**d_logs, **g_logs}
                 if bar is not None:
                     bar.update(1)
 
