@@ -94,6 +94,36 @@ RECIPES: dict[str, dict] = {
         },
         "steps": {"ring": 3_000, "grid": 5_000},
     },
+    # best-v2: `best` trained longer, with a 10x longer EMA half-life (50,000 samples).
+    # Chosen on 2026-11-27 from single-seed trials (seed 0; modes / HQ % / reverse KL of
+    # the EMA generator, 2,500 samples, evaluated during one run at the steps shown):
+    #   ring, best config:  3k 8/84.8/0.204, 6k 8/96.0/0.018, 9k 8/97.2/0.005,
+    #                       12k 8/97.0/0.010, 15k 8/97.3/0.021
+    #   grid, best config:  3k 25/66.9/0.316, 6k 23/91.2/0.233, 9k 25/92.6/0.039,
+    #                       12k 25/94.3/0.022, 15k 25/93.8/0.025
+    #   grid, EMA 50k:      9k 25/93.8/0.035, 12k 25/95.0/0.006 (same training as the row
+    #                       above; only the averaged sampler differs)
+    #   ring, EMA 50k:      6k 8/95.8/0.026 (neutral on the ring)
+    # Rejected (ring 6k unless noted): latent 32: 5 modes / 92.0 % HQ; latent 32 + batch
+    # 1024: 8 / 88.5 %; hinge loss: 8 / 95.7 % / 0.002 (no better than ns); batch 512:
+    # ring 9k 8 / 97.8 % / 0.007 but grid 12k 25 / 90.8 % / 0.031 (9k: 87.0 %), 1.4x the
+    # time a step; n_critic 2: ring 9k 8 / 96.4 %; TTUR lr_d 2e-3: grid 12k 23 modes /
+    # 93.1 %; lr 5e-4 for both: grid 12k 25 / 90.2 % / 0.099.
+    # 10 seeds (docs/benchmarks.md): ring goal met narrowly, grid not (seeds 2, 3 lose
+    # modes). Follow-up, grid, EMA 50k + pack 2: all 25 modes on seeds 2 and 3 but slower
+    # HQ (seed 0 at 24k: 25 / 95.6 % / 0.006; seed 2 at 24k: 25 / 91.2 % / 0.058).
+    "best-v2": {
+        "title": "best-v2: best + EMA half-life 50k, ring 9k / grid 12k steps",
+        "config": {
+            "modality": "toy",
+            "trainer": {"loss": "ns", "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.99],
+                        "betas_d": [0.5, 0.99], "batch_size": 256, "pack": 1,
+                        "ema_halflife": 50_000.0, "ema_rampup": 0.05},
+            "generator": {"name": "mlp", "latent_dim": 2, "hidden": 128, "layers": 3, "batch_norm": False},
+            "discriminator": {"name": "mlp", "hidden": 128, "layers": 3},
+        },
+        "steps": {"ring": 9_000, "grid": 12_000},
+    },
 }
 
 
@@ -306,7 +336,7 @@ def format_table(records: list[dict], target_seeds: int = 10) -> str:
     for row in rows:
         goal = GOAL[row["dataset"]] if row["dataset"] in GOAL else None
         met = "–"
-        if row["recipe"] == "best" and goal:
+        if row["recipe"].startswith("best") and goal:
             met = "yes" if (row["all_modes"] and row["high_quality"][0] >= goal[1]
                             and row["reverse_kl"][0] <= goal[2] and row["n"] >= target_seeds) else "no"
         lines.append(f"| {row['recipe']} | {row['dataset']} | {row['steps']} | {row['n']} | {row['sampler']} | "
