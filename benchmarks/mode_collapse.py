@@ -77,6 +77,23 @@ def _paper(pack: int) -> dict:
 # shared 2-core machine we can afford far fewer (see docs/benchmarks.md).
 PAPER_STEPS = {"ring": 5_000, "grid": 5_000}
 
+_BEST = {
+    "modality": "toy",
+    "trainer": {"loss": "ns", "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.99],
+                "betas_d": [0.5, 0.99], "batch_size": 256, "pack": 1,
+                "ema_halflife": 5_000.0, "ema_rampup": 0.05},
+    "generator": {"name": "mlp", "latent_dim": 2, "hidden": 128, "layers": 3, "batch_norm": False},
+    "discriminator": {"name": "mlp", "hidden": 128, "layers": 3},
+}
+
+
+def _with_trainer(config: dict, **trainer) -> dict:
+    """A copy of ``config`` with some trainer keys changed (a recipe's variant)."""
+    variant = copy.deepcopy(config)
+    variant["trainer"].update(trainer)
+    return variant
+
+
 RECIPES: dict[str, dict] = {
     "gan": {"title": "GAN (ns loss, paper MLPs)", "config": _paper(1), "steps": PAPER_STEPS},
     "pacgan2": {"title": "PacGAN2 (paper MLPs)", "config": _paper(2), "steps": PAPER_STEPS},
@@ -84,14 +101,7 @@ RECIPES: dict[str, dict] = {
     "pacgan4": {"title": "PacGAN4 (paper MLPs)", "config": _paper(4), "steps": PAPER_STEPS},
     "best": {
         "title": "best: 3x128 MLPs (no BN), ns loss, Adam 1e-3, EMA",
-        "config": {
-            "modality": "toy",
-            "trainer": {"loss": "ns", "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.99],
-                        "betas_d": [0.5, 0.99], "batch_size": 256, "pack": 1,
-                        "ema_halflife": 5_000.0, "ema_rampup": 0.05},
-            "generator": {"name": "mlp", "latent_dim": 2, "hidden": 128, "layers": 3, "batch_norm": False},
-            "discriminator": {"name": "mlp", "hidden": 128, "layers": 3},
-        },
+        "config": _BEST,
         "steps": {"ring": 3_000, "grid": 5_000},
     },
     # best-v2: `best` trained longer, with a 10x longer EMA half-life (50,000 samples).
@@ -114,14 +124,7 @@ RECIPES: dict[str, dict] = {
     # HQ (seed 0 at 24k: 25 / 95.6 % / 0.006; seed 2 at 24k: 25 / 91.2 % / 0.058).
     "best-v2": {
         "title": "best-v2: best + EMA half-life 50k, ring 9k / grid 12k steps",
-        "config": {
-            "modality": "toy",
-            "trainer": {"loss": "ns", "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.99],
-                        "betas_d": [0.5, 0.99], "batch_size": 256, "pack": 1,
-                        "ema_halflife": 50_000.0, "ema_rampup": 0.05},
-            "generator": {"name": "mlp", "latent_dim": 2, "hidden": 128, "layers": 3, "batch_norm": False},
-            "discriminator": {"name": "mlp", "hidden": 128, "layers": 3},
-        },
+        "config": _with_trainer(_BEST, ema_halflife=50_000.0),
         "steps": {"ring": 9_000, "grid": 12_000},
     },
     # best-v3: best-v2 with PacGAN packing m = 2, trained 24k steps, for the grid's lost
@@ -129,14 +132,7 @@ RECIPES: dict[str, dict] = {
     # Measured on the grid only (the ring goal is met by best-v2).
     "best-v3": {
         "title": "best-v3: best-v2 + packing 2, grid 24k steps",
-        "config": {
-            "modality": "toy",
-            "trainer": {"loss": "ns", "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.99],
-                        "betas_d": [0.5, 0.99], "batch_size": 256, "pack": 2,
-                        "ema_halflife": 50_000.0, "ema_rampup": 0.05},
-            "generator": {"name": "mlp", "latent_dim": 2, "hidden": 128, "layers": 3, "batch_norm": False},
-            "discriminator": {"name": "mlp", "hidden": 128, "layers": 3},
-        },
+        "config": _with_trainer(_BEST, ema_halflife=50_000.0, pack=2),
         "steps": {"ring": 24_000, "grid": 24_000},
     },
 }

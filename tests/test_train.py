@@ -86,8 +86,10 @@ def test_nan_guard_stops_with_a_clear_message_and_keeps_the_state(recorder, reco
     assert ("exception", "TrainingDiverged") in recorder.calls
 
 
-def test_isolated_non_finite_steps_are_skipped_and_counted(registry, tmp_path, monkeypatch, tiny_toy):
-    trainer = Trainer(resolve(tiny_toy(tmp_path / "r", steps=10), registry), registry)
+@pytest.mark.parametrize("check", [{}, {"fused_optimizer": "yes", "finite_check": "log"}],
+                         ids=["per-step check", "on-device check"])
+def test_isolated_non_finite_steps_are_skipped_and_counted(registry, tmp_path, monkeypatch, tiny_toy, check):
+    trainer = Trainer(resolve(tiny_toy(tmp_path / "r", steps=10, **check), registry), registry)
     original = trainer.loss
     calls = {"n": 0}
 
@@ -97,9 +99,11 @@ def test_isolated_non_finite_steps_are_skipped_and_counted(registry, tmp_path, m
         return out * float("nan") if calls["n"] in (3, 7) else out
 
     monkeypatch.setattr(trainer, "loss", type(original)(original.name, sometimes_nan, original.g_loss))
+    before = params(trainer.D)
     trainer.train()
     assert trainer.step == 10 and trainer.skipped_steps == 2
-    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
+    assert all(torch.isfinite(p).all() for p in list(trainer.G.parameters()) + list(trainer.D.parameters()))
+    assert any(not torch.equal(v, before[k]) for k, v in params(trainer.D).items())
 
 
 def test_lifecycle_hooks_are_called_in_order(recorder, recorder_registry, tmp_path):
