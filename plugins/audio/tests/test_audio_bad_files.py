@@ -97,15 +97,6 @@ def test_an_odd_sample_rate_is_resampled_without_a_gigabyte_kernel(tmp_path):
     assert abs(float(ds.waveforms.abs().max()) - 0.3) < 0.02
 
 
-@pytest.mark.parametrize("kinds", [BAD_KINDS, ("zero-byte",), ("mislabelled", "truncated")])
-def test_all_bad_wav_folder_is_a_clear_data_error(kinds, tmp_path):
-    root = tmp_path / "all-bad"
-    for kind in kinds:
-        write_bad(kind, root / f"bad-{kind}.wav", good=wav_bytes(), huge=huge_wav)
-    with pytest.raises(DataError) as info, address_space_cap(CAP):
-        audio_data.build_wav_folder(wav_cfg(root))
-    message = str(info.value)
-    assert str(root) in message and ".flac/.ogg/.wav" in message and f"{len(kinds)} unreadable" in message
 
 
 # --- midi-folder -------------------------------------------------------------------------
@@ -185,15 +176,27 @@ def test_midi_folder_skips_counts_and_logs_a_bad_file(kind, tmp_path, caplog):
         assert "more than the limit" in reason
 
 
+# One all-bad-folder check for both folder loaders: extension, good bytes, huge writer,
+# builder, and the extensions the message must name.
+ALL_BAD_LOADERS = {
+    "wav-folder": (".wav", lambda: wav_bytes(), lambda: huge_wav,
+                   lambda root: audio_data.build_wav_folder(wav_cfg(root)), ".flac/.ogg/.wav"),
+    "midi-folder": (".mid", lambda: midi_bytes(), lambda: huge_midi,
+                    lambda root: music_data.build_midi_folder(midi_cfg(root)), ".mid/.midi"),
+}
+
+
+@pytest.mark.parametrize("loader", sorted(ALL_BAD_LOADERS))
 @pytest.mark.parametrize("kinds", [BAD_KINDS, ("zero-byte",), ("mislabelled", "truncated")])
-def test_all_bad_midi_folder_is_a_clear_data_error(kinds, tmp_path):
+def test_all_bad_folder_is_a_clear_data_error(loader, kinds, tmp_path):
+    ext, good, huge, build, named = ALL_BAD_LOADERS[loader]
     root = tmp_path / "all-bad"
     for kind in kinds:
-        write_bad(kind, root / f"bad-{kind}.mid", good=midi_bytes(), huge=huge_midi)
+        write_bad(kind, root / f"bad-{kind}{ext}", good=good(), huge=huge())
     with pytest.raises(DataError) as info, address_space_cap(CAP):
-        music_data.build_midi_folder(midi_cfg(root))
+        build(root)
     message = str(info.value)
-    assert str(root) in message and ".mid/.midi" in message and f"{len(kinds)} unreadable" in message
+    assert str(root) in message and named in message and f"{len(kinds)} unreadable" in message
 
 
 # --- spoken digits (a single .npz) -------------------------------------------------------
