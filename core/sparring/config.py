@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, closest
+from .schedules import LR_SCHEDULES
 
 
 NONE = "none"  # writer = "none", metrics = ["none"]: switch the modality's default off
@@ -55,6 +56,11 @@ class TrainerConfig:
     lr_d: float = _f(2e-4, "discriminator learning rate (TTUR: may differ from lr_g)", min=0.0)
     betas_g: list[float] = _f([0.5, 0.999], "Adam betas of the generator")
     betas_d: list[float] = _f([0.5, 0.999], "Adam betas of the discriminator")
+    lr_schedule: str = _f("constant", "learning-rate schedule of G and D: constant, or a linear or cosine "
+                          "decay from trainer.lr_decay_start to the end", choices=LR_SCHEDULES)
+    lr_decay_start: float = _f(0.0, "fraction of trainer.steps after which the learning rates decay "
+                               "(0: from the first step)", min=0.0)
+    lr_final: float = _f(0.0, "learning rate at the last step, as a fraction of lr_g / lr_d", min=0.0)
     optimizer: str = _f("adam", "optimizer for G and D", choices=("adam", "adamw", "rmsprop", "sgd"))
     weight_decay: float = _f(0.0, "weight decay of both optimizers", min=0.0)
     loss: str = _f("", "adversarial loss name (empty: the modality's default)")
@@ -345,6 +351,9 @@ def resolve(raw: dict, registry) -> RunConfig:
     if (t.batch_size // t.grad_accum) % t.pack:
         raise ConfigError(f"config key 'trainer.pack' ({t.pack}) must divide the micro-batch size "
                           f"{t.batch_size // t.grad_accum}")
+    for key in ("lr_decay_start", "lr_final"):
+        if getattr(t, key) > 1.0:
+            raise ConfigError(f"config key 'trainer.{key}' is a fraction in [0, 1], got {getattr(t, key)!r}")
     for key in ("betas_g", "betas_d"):
         betas = getattr(t, key)
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):

@@ -31,6 +31,7 @@ from .errors import ConfigError, SparringError, TrainingDiverged
 from .losses import feature_matching_loss
 from .outputs import logits_of, split_output
 from .specs import DataInfo
+from .schedules import lr_factor
 
 
 def seed_everything(seed: int) -> None:
@@ -141,6 +142,9 @@ class Trainer:
             lr_d, betas_d = lr_d * c, (betas_d[0] ** c, betas_d[1] ** c)
         self.opt_g = self._optimizer(self.G.parameters(), t.lr_g, tuple(t.betas_g))
         self.opt_d = self._optimizer(self.D.parameters(), lr_d, betas_d)
+        # The schedule scales these base rates; a function of the step, so resume is exact.
+        self._base_lr = ((self.opt_g, t.lr_g), (self.opt_d, lr_d))
+        self._scheduled = t.lr_schedule != "constant"
         self.opt_pre = None
         if t.pretrain_steps and self.modality.pretrain_loss is not None:
             self.opt_pre = torch.optim.Adam(self.G.parameters(), lr=t.lr_pretrain)
@@ -243,6 +247,7 @@ class Trainer:
                  (self.regularizer is None or t.reg_interval == 1, "no lazy penalty (trainer.reg_interval 1)"),
                  (self.augment is None, "no augmentation"),
                  (not t.compile, "trainer.compile off (compile_mode reduce-overhead graphs compiled code)"),
+                 (t.lr_schedule == "constant", "trainer.lr_schedule = \"constant\" (the graph holds the rate)"),
                  (not self.dist.enabled, "a single process")]
         missing = [what for ok, what in needs if not ok]
         if missing:
@@ -456,6 +461,8 @@ class Trainer:
         """``n_critic`` D updates and one G update (or one replay of the captured step);
         returns the step's logs as tensors (read on log steps only)."""
         t = self.config.trainer
+        if self._scheduled:
+            self._set_learning_rates()
         finite = True  # a bool, or a device tensor under the lazy check (no sync here)
         if self.graphs is not None:
             x_real, y_real = self.stream.next()
@@ -473,6 +480,13 @@ class Trainer:
         self.update_ema(g_finite)
         self._guard(finite & g_finite)
         return {**d_logs, **g_logs}
+
+    def _set_learning_rates(self) -> None:
+        t = self.config.trainer
+        factor = lr_factor(t.lr_schedule, self.step, t.steps, t.lr_decay_start, t.lr_final)
+        for opt, base in self._base_lr:
+            for group in opt.param_groups:
+                group["lr"] = base * factor
 
     def update_ema(self, g_finite) -> None:
         """Move the EMA copy of G toward G (after each G update)."""
