@@ -89,11 +89,11 @@ def test_feature_statistics_accepts_tensors():
 
 
 def test_feature_statistics_rejects_bad_shapes():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"need at least 2 feature vectors for a covariance, got 1"):
         feature_statistics(np.zeros((1, 3)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"features must have shape \(N, D\), got \(5,\)"):
         feature_statistics(np.zeros(5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"feature dimensions differ: 3 and 2"):
         frechet_distance_from_features(np.zeros((4, 3)), np.zeros((4, 2)))
 
 
@@ -232,9 +232,10 @@ def test_prdc_chunking_does_not_change_the_result():
     assert chunked == pytest.approx(whole)
 
 
-def test_prdc_rejects_bad_k():
-    with pytest.raises(ValueError):
-        precision_recall_density_coverage(torch.zeros(5, 2), torch.zeros(5, 2), k=5)
+@pytest.mark.parametrize("k", [0, 5])
+def test_prdc_rejects_bad_k(k):
+    with pytest.raises(ValueError, match=rf"k must be in \[1, min\(N, M\) - 1\], got k={k} for N=5, M=6"):
+        precision_recall_density_coverage(torch.zeros(5, 2), torch.zeros(6, 2), k=k)
 
 
 # ---------------------------------------------------------------- mixture metrics
