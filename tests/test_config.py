@@ -45,9 +45,9 @@ def test_unknown_component_names_known_ones(registry):
     with pytest.raises(UnknownNameError) as err:
         resolve({"modality": "toy", "dataset": {"name": "rign"}}, registry)
     assert "did you mean 'ring'" in str(err.value)
-    with pytest.raises(UnknownNameError):
+    with pytest.raises(UnknownNameError, match=r"unknown modality 'toi'; did you mean 'toy'\? Known: .*toy"):
         resolve({"modality": "toi"}, registry)
-    with pytest.raises(UnknownNameError):
+    with pytest.raises(UnknownNameError, match=r"unknown loss 'hinj'; did you mean 'hinge'\? Known: .*hinge.*ns"):
         resolve({"modality": "toy", "trainer": {"loss": "hinj"}}, registry)
 
 
