@@ -156,7 +156,7 @@ def test_a_checkpoint_whose_pickle_runs_code_is_refused(tmp_path):
     assert not victim.exists()
     plain = tmp_path / "plain.pt"
     plain.write_bytes(pickle.dumps({"step": 1, "evil": Payload(str(victim))}))
-    with pytest.raises(SparringError):
+    with pytest.raises(SparringError, match=r"plain\.pt' cannot be loaded safely"):
         ckpt.load_checkpoint(plain)
     assert not victim.exists()
 
@@ -187,7 +187,15 @@ def test_fuzzed_configurations_resolve_or_fail_with_a_named_key(registry, traine
     try:
         cfg = resolve(raw, registry)
     except (ConfigError, UnknownNameError) as exc:
-        assert str(exc)
+        msg = str(exc)
+        # The message names the offending key as written ('trainer.stepz', 'seed', ...) or the unknown value.
+        keys = [f"'{k}'" for k in top] + [f"'trainer.{k}'" for k in trainer] + [f"'generator.{k}'" for k in generator]
+        names = [f"unknown {kind} '{value}'" for kind, value in (
+            ("modality", raw["modality"]), ("writer", top.get("writer")), ("loss", trainer.get("loss")),
+            ("regularizer", trainer.get("regularizer")), ("generator", generator.get("name")))]
+        if raw["modality"] == "":
+            names.append("no modality given")
+        assert any(k in msg for k in keys + names), msg
         return
     assert cfg.trainer.steps >= 1 and cfg.trainer.batch_size >= 1
 
@@ -210,5 +218,5 @@ def test_fuzzed_config_files_never_crash_the_reader(tmp_path_factory, data):
 def test_fuzzed_checkpoint_files_are_refused_cleanly(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("fuzzck") / "step_0000001.pt"
     path.write_bytes(data)
-    with pytest.raises(SparringError):
+    with pytest.raises(SparringError, match=r"checkpoint '.*step_0000001\.pt' (cannot be loaded safely|is not a sparring)"):
         ckpt.load_checkpoint(path)
