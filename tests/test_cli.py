@@ -43,8 +43,14 @@ def test_resume_extends_a_run(toy_run, tmp_path):
 
     out = tmp_path / "copy"
     shutil.copytree(toy_run[0], out)
-    sparring("train", "--resume", str(out), "--steps", "30")
+    before = (out / "checkpoints" / "step_0000020.pt").read_bytes()
+    proc = sparring("train", "--resume", str(out), "--steps", "30")
+    assert "steps 20..30" in proc.stderr  # picks up at the checkpoint, not at step 0
     assert (out / "checkpoints" / "latest").read_text().strip() == "step_0000030.pt"
+    assert (out / "checkpoints" / "step_0000020.pt").read_bytes() == before
+    logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in logged if "eval" not in e] == [10, 20, 30]  # appended, steps 1..20 not rerun
+    assert [e["step"] for e in logged if "eval" in e] == [20, 30]
 
 
 def test_sample_writes_through_the_writer_and_raw(toy_run, tmp_path):
@@ -79,7 +85,8 @@ def test_plugins_lists_the_builtin(tmp_path):
     (["train", "toy", "--set", "trainer.stepz=3"], ["trainer.stepz", "trainer.steps"]),
     (["train", "toy", "--dataset", "rign"], ["unknown dataset 'rign'", "did you mean 'ring'"]),
     (["train", "toy", "--config", "/nonexistent/run.toml"], ["/nonexistent/run.toml", "does not exist"]),
-    (["train", "toy", "--device", "cuda:7"], ["device"]),
+    (["train", "toy", "--device", "cuda:7"], ["config key 'device'", "'cuda:7'"]),
+    (["train", "toy", "--device", "gpu"], ["config key 'device'", "unknown device 'gpu'"]),
     (["sample", "/nonexistent/run"], ["not a run folder"]),
 ])
 def test_bad_input_is_a_message_not_a_traceback(args, words, tmp_path):
