@@ -37,7 +37,11 @@ def test_toy_run_writes_samples_metrics_and_checkpoints(registry, tmp_path, tiny
     assert records[-1]["eval"]["modes"] == metrics["modes"]
     assert latest_checkpoint(run_dir).name == "step_0000010.pt"
     state = load_checkpoint(latest_checkpoint(run_dir))
-    assert state["step"] == 10 and state["G_ema"] is not None
+    assert state["step"] == 10
+    ema = trainer.ema.state_dict()
+    assert state["G_ema"].keys() == ema.keys()
+    for k, v in ema.items():
+        assert torch.equal(state["G_ema"][k], v), k
 
 
 def test_training_moves_toward_the_data(registry, tmp_path, tiny_toy):
@@ -67,9 +71,10 @@ def test_resume_is_bitwise_equal_to_an_uninterrupted_run(registry, tmp_path, ext
         assert a.keys() == b.keys()
         for k in a:
             assert torch.equal(a[k], b[k]), f"{name}.{k} differs after resume"
-    for k, v in params(full.ema.model).items():
-        assert torch.equal(v, full.ema.model.state_dict()[k])
-        assert torch.equal(v, second.ema.model.state_dict()[k])
+    a, b = params(full.ema.model), params(second.ema.model)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"G_ema.{k} differs after resume"
 
 
 def test_nan_guard_stops_with_a_clear_message_and_keeps_the_state(recorder, recorder_registry, tmp_path):
@@ -77,12 +82,18 @@ def test_nan_guard_stops_with_a_clear_message_and_keeps_the_state(recorder, reco
            "trainer": {"steps": 50, "batch_size": 8, "loss": "always-nan", "nan_patience": 4, "progress": False}}
     trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
     before = params(trainer.G)
-    with pytest.raises(TrainingDiverged, match="4 consecutive steps"):
+    with pytest.raises(TrainingDiverged, match="4 consecutive steps") as err:
         trainer.train()
     assert trainer.skipped_steps == 4
     for k, v in params(trainer.G).items():
         assert torch.equal(v, before[k])  # skipped steps change nothing
-    assert latest_checkpoint(tmp_path / "nan") is not None
+    saved = latest_checkpoint(tmp_path / "nan")
+    assert str(saved) in str(err.value)  # the message says where the good state is
+    state = load_checkpoint(saved)
+    assert state["step"] == trainer.step and state["skipped_steps"] == 4
+    assert state["G"].keys() == before.keys()
+    for k, v in state["G"].items():
+        assert torch.equal(v, before[k])  # the saved state is the last good one
     assert ("exception", "TrainingDiverged") in recorder.calls
 
 
@@ -219,13 +230,16 @@ def test_pack_concatenates_consecutive_samples():
     assert torch.equal(p[1, 3:], x[3])
 
 
-def test_existing_run_needs_resume(tmp_path):
+def test_existing_run_needs_resume(tmp_path, capsys):
     from sparring.cli import main
 
     out = str(tmp_path / "dup")
     assert main(["train", "toy", "--steps", "2", "--out", out, "--set", "trainer.progress=false",
                  "--set", "generator.hidden=8", "--set", "discriminator.hidden=8"]) == 0
+    capsys.readouterr()
     assert main(["train", "toy", "--steps", "2", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert f"run folder '{out}' already holds checkpoints" in err and f"--resume {out}" in err
 
 
 def test_unwritable_run_folder_is_reported_before_training(registry, tmp_path, tiny_toy):
