@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sparring.checkpoint import latest_checkpoint
+from sparring.checkpoint import latest_checkpoint, load_checkpoint
 from sparring.config import resolve
 from sparring.errors import ConfigError, TrainingDiverged
 from sparring.train import Trainer
@@ -98,12 +98,18 @@ def test_lazy_nan_guard_stops_at_the_log_step_with_the_state_kept(recorder_regis
                        "log_every": 10, "progress": False, **LAZY}}
     trainer = build(recorder_registry, raw)
     before = params(trainer.G)
-    with pytest.raises(TrainingDiverged, match="10 consecutive steps.*read at the log step"):
+    with pytest.raises(TrainingDiverged, match="10 consecutive steps.*read at the log step") as err:
         trainer.train()
     assert trainer.skipped_steps == 10 and trainer.step == 10
     for k, v in params(trainer.G).items():
         assert torch.equal(v, before[k])  # skipped on the device: nothing changed
-    assert latest_checkpoint(tmp_path / "nan") is not None
+    saved = latest_checkpoint(tmp_path / "nan")
+    assert str(saved) in str(err.value)
+    state = load_checkpoint(saved)
+    assert state["step"] == 10 and state["skipped_steps"] == 10
+    assert state["G"].keys() == before.keys()
+    for k, v in state["G"].items():
+        assert torch.equal(v, before[k])  # the kept state is the last good one
 
 
 @pytest.mark.parametrize("trainer_keys, match", [
