@@ -40,9 +40,9 @@ def test_wav_folder_reads_resamples_and_skips_bad_files(wav_folder, caplog):
 
 
 def test_wav_folder_errors(wav_folder, tmp_path):
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"needs a path: --set dataset\.path=FOLDER"):
         audio_data.build_wav_folder(WavFolderConfig(path=""))
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match=r"audio folder '.*nope' does not exist"):
         audio_data.build_wav_folder(WavFolderConfig(path=str(tmp_path / "nope")))
     bad = tmp_path / "only_bad"
     bad.mkdir()
@@ -62,7 +62,7 @@ def test_spectrogram_representation_normalises_and_inverts(wav_folder):
     # Griffin-Lim keeps the tone: 220 Hz in the clip from a.wav
     spectrum = torch.fft.rfft(wave[1, 0]).abs()
     assert abs(int(spectrum.argmax()) * 16000 / 16384 - 220) < 4
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="spec_mean/spec_std"):
         spectral.as_waveforms(x, None)
 
 
