@@ -18,9 +18,9 @@ def test_wavegan_shapes_and_packing():
     assert x.shape == (3, 1, 16384) and x.abs().max() <= 1
     D = WaveGANDiscriminator(WaveGANDiscriminatorConfig(dim=2), DataInfo((2, 16384), pack=2))
     assert D(torch.cat([x[:2], x[1:]], 1)).shape == (2,)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"wavegan needs samples shaped \(1, 16384\), got \(1, 128, 128\)"):
         WaveGANGenerator(WaveGANGeneratorConfig(dim=2), DataInfo((1, 128, 128)))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"generator\.kernel must be odd.*got 24"):
         WaveGANGenerator(WaveGANGeneratorConfig(dim=2, kernel=24), DataInfo((1, 16384)))
 
 
