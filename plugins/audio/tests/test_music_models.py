@@ -30,7 +30,7 @@ def test_shapes_latent_split_and_packing():
     assert D(x).shape == (3,)
     packed = MuseGANDiscriminator(TINY_D, DataInfo((8, 64, 48), pack=2))
     assert packed(torch.cat([x[:2], x[1:]], 1)).shape == (2,)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"steps \(60\) a multiple of steps_per_bar"):
         MuseGANGenerator(TINY_G, DataInfo((4, 60, 48)))
 
 
