@@ -62,7 +62,7 @@ def test_chorales_dataset(two_chorales):
     ds = music_data.build_chorales(ChoralesConfig(max_chorales=2, transpose=2, workers=1))
     assert ds.shape == (4, 64, 48) and ds.chorales == ["bach/bwv347"]
     assert len(ds) == 5 * ds.segments.shape[0] and ds.segments.shape[0] == 204 // 16 - 3
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="dataset.num_pitches must be a positive multiple of 12, got 50"):
         music_data.build_chorales(ChoralesConfig(num_pitches=50))
 
 
@@ -78,5 +78,5 @@ def test_midi_folder_skips_corrupt_files(two_chorales, tmp_path, caplog):
     (tmp_path / "good.mid").unlink()
     with pytest.raises(DataError, match=str(tmp_path)):
         music_data.build_midi_folder(MidiFolderConfig(path=str(tmp_path)))
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match=r"MIDI folder '.*missing' does not exist"):
         music_data.build_midi_folder(MidiFolderConfig(path=str(tmp_path / "missing")))
