@@ -75,7 +75,7 @@ def test_schedule_midpoints():
     assert inverse_temperature("linear", 50, 100, 101.0) == pytest.approx(51.0)
     assert inverse_temperature("exponential", 50, 100, 100.0) == pytest.approx(10.0)
     assert inverse_temperature("sigmoid", 50, 100, 101.0) == pytest.approx(51.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unknown temperature schedule 'cosine' \(.*linear.*\)"):
         inverse_temperature("cosine", 1, 2, 3.0)
 
 
