@@ -125,9 +125,18 @@ def test_packed_projection_sums_label_embeddings():
     info = DataInfo((1, 28, 28), num_classes=10, pack=2)
     D = models.DCGANDiscriminator(DCGAN_D, info).eval()
     x = torch.rand(3, 2, 28, 28) * 2 - 1
+    y = torch.tensor([1, 7, 3, 3, 9, 0])  # two labels per packed input, in packing order
     with torch.no_grad():
-        out = D(x, torch.randint(0, 10, (6,)))
+        out = D(x, y)
+        h = D.features(x)
+        summed = D.embed(y[0::2]) + D.embed(y[1::2])
+        expected = D.head(h.flatten(1)).squeeze(1) + (summed * h.sum(dim=(2, 3))).sum(dim=1)
+        swapped = D(x, y.view(3, 2).flip(1).flatten())
+        second_changed = D(x, torch.tensor([1, 8, 3, 4, 9, 1]))
     assert out.shape == (3,)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(swapped, out)  # a sum: the order inside a pack does not matter
+    assert (second_changed - out).abs().min() > 1e-6  # every packed label counts, not only the first
 
 
 @pytest.mark.parametrize("size", [10, 30, 48])
