@@ -204,7 +204,7 @@ class ImageFolderDataset(TensorImageDataset):
 
     def __init__(self, cfg):
         if not cfg.path:
-            raise ConfigError("the folder dataset needs a path: set data.path")
+            raise ConfigError("the folder dataset needs a path: --set dataset.path=FOLDER")
         root = Path(os.path.expanduser(str(cfg.path)))
         if not root.is_dir():
             raise DataError(f"image folder '{root}' does not exist or is not a folder")

@@ -29,7 +29,7 @@ def test_mnist_splits_are_disjoint_and_sized():
     flat_train = {bytes(t.numpy().tobytes()) for t in train.images[:, 0, 10:18, 10:18]}
     overlap = sum(bytes(t.numpy().tobytes()) in flat_train for t in test.images[:50, 0, 10:18, 10:18])
     assert overlap < 5  # a handful of identical 8x8 centre crops may occur by chance
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="MNIST split must be 'all', 'train' or 'test', got 'valid'"):
         data.build_mnist(MNISTConfig(split="valid"))
 
 
@@ -150,5 +150,5 @@ def test_folder_empty_and_missing(tmp_path):
         data.build_folder(FolderConfig(path=str(tmp_path)))
     with pytest.raises(DataError, match="does not exist"):
         data.build_folder(FolderConfig(path=str(tmp_path / "nowhere")))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"folder dataset needs a path: --set dataset\.path=FOLDER"):
         data.build_folder(FolderConfig(path=""))
