@@ -18,9 +18,12 @@ def test_differentiable_and_shape_preserving():
 
 @pytest.mark.parametrize("policy", ["color", "translation", "cutout"])
 def test_each_op_differentiable(policy):
+    torch.manual_seed(0)
     aug = DiffAugment(DiffAugmentConfig(policy=policy))
     x = (torch.rand(4, 1, 12, 12) * 2 - 1).requires_grad_(True)
-    aug(x).pow(2).sum().backward()
+    out = aug(x)
+    assert out.shape == x.shape and not torch.allclose(out, x)  # the op is applied
+    out.pow(2).sum().backward()
     assert x.grad.abs().sum() > 0
 
 
