@@ -51,8 +51,11 @@ def test_empty_or_unreadable_folder_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("mode", "tiles", "dataset.mode"), ("fit", "stretch", "dataset.fit"), ("axis", 3, "dataset.axis"),
-    ("percentiles", [99.0, 1.0], "percentiles"), ("size", [16, 16, 16], "dataset.size"),
+    ("mode", "tiles", r"config key 'dataset\.mode' must be one of .*got 'tiles'"),
+    ("fit", "stretch", r"config key 'dataset\.fit' must be one of .*got 'stretch'"),
+    ("axis", 3, r"config key 'dataset\.axis' must be 0 .*got 3"),
+    ("percentiles", [99.0, 1.0], r"config key 'dataset\.percentiles' must be \[low, high\].*got \[99\.0, 1\.0\]"),
+    ("size", [16, 16, 16], r"config key 'dataset\.size' for mode 'slices' needs 2 sizes.*got \[16, 16, 16\]"),
 ])
 def test_bad_options_name_the_key(nifti_folder, key, value, message):
     with pytest.raises(ConfigError, match=message):
