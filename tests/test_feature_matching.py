@@ -16,12 +16,16 @@ from sparring.train import Trainer
 
 
 def test_feature_matching_loss_is_the_mean_l1_over_layers_and_stops_at_the_real_side():
-    real = [torch.zeros(2, 3), torch.ones(2, 4)]
+    # The real features require a gradient (they come out of D): the loss must not send one back.
+    real = [torch.zeros(2, 3, requires_grad=True), torch.ones(2, 4, requires_grad=True)]
     fake = [torch.full((2, 3), 2.0, requires_grad=True), torch.full((2, 4), 0.5, requires_grad=True)]
     loss = feature_matching_loss(real, fake)
     assert loss.item() == pytest.approx((2.0 + 0.5) / 2)
     loss.backward()
-    assert fake[0].grad is not None and real[0].grad is None
+    assert real[0].grad is None and real[1].grad is None
+    # d/dfake of mean |fake - real| over each layer's elements, averaged over the 2 layers.
+    torch.testing.assert_close(fake[0].grad, torch.full((2, 3), 1 / (6 * 2)))
+    torch.testing.assert_close(fake[1].grad, torch.full((2, 4), -1 / (8 * 2)))
     assert feature_matching_loss(real, [r.clone() for r in real]).item() == 0.0
     with pytest.raises(ValueError, match="same non-empty list"):
         feature_matching_loss(real, fake[:1])
