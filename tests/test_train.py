@@ -295,3 +295,13 @@ def test_a_plugin_can_stop_the_run_early_with_a_checkpoint(tmp_path, tiny_toy):
     resumed = Trainer(resolve(tiny_toy(tmp_path / "e", steps=6, eval_every=2, checkpoint_every=100), registry),
                       registry, resume=True)
     assert resumed.step == 4 and resumed.stopped is None
+
+
+def test_a_cuda_index_beyond_the_machines_devices_is_a_config_error(monkeypatch):
+    from sparring.train import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ConfigError, match=r"'cuda:7' but this machine has 1 CUDA device\(s\): cuda:0 to cuda:0"):
+        resolve_device("cuda:7")

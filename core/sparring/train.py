@@ -49,6 +49,9 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"config key 'device': unknown device '{name}' (auto, cpu, cuda, cuda:N, mps)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"config key 'device' is '{name}' but CUDA is not available here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"config key 'device' is '{name}' but this machine has "
+                          f"{torch.cuda.device_count()} CUDA device(s): cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return device
 
 
