@@ -161,10 +161,13 @@ def test_sigint_saves_a_checkpoint_and_stops_cleanly(recorder, recorder_registry
            "trainer": {"steps": 100, "batch_size": 8, "checkpoint_every": 50, "progress": False}}
     trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
     trainer._hooks["sparring_step_end"] = True
+    # The handler in place before training (default_int_handler in a terminal, SIG_IGN in
+    # a background job) must be the one in place after it.
+    before = signal.getsignal(signal.SIGINT)
     trainer.train()
     assert trainer.step == 3 and trainer._stop_signal == "SIGINT"
     assert load_checkpoint(latest_checkpoint(tmp_path / "s"))["step"] == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_a_failing_hook_keeps_the_runs_checkpoint(recorder, recorder_registry, tmp_path):
