@@ -30,8 +30,8 @@ from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
 from .losses import feature_matching_loss
 from .outputs import logits_of, split_output
-from .specs import DataInfo
 from .schedules import lr_factor
+from .specs import DataInfo
 
 
 def seed_everything(seed: int) -> None:
