@@ -57,9 +57,13 @@ GOAL = {"ring": (8.0, 97.0, 0.05), "grid": (25.0, 95.0, 0.03)}
 
 # --- recipes -------------------------------------------------------------------------
 # Each recipe is a raw sparring configuration (without dataset, seed, out) plus the
-# number of steps per dataset. The baseline keeps the PacGAN paper's sizes: G 4x400
-# ReLU + BN on a 2-D latent, D 3x200 (the paper's D uses maxout with 5 pieces; ours is
-# the toy LeakyReLU MLP), Adam lr 1e-4 beta1 0.8, 100 D inputs per step, no EMA.
+# number of steps per dataset. The baseline is the PacGAN code's 2-D setup
+# (synthetic_data_experiments/*/config.py and pacgan_task.py of fjxmlzn/PacGAN, read for
+# its settings): G 4x400 ReLU + BN on a 2-D Gaussian latent, D 3x200 maxout units of 5
+# pieces, every weight N(0, 0.02^2) and every bias 0, Adam lr 1e-4 beta1 0.8, 100 D
+# inputs per step, no EMA. Still different: that code updates G and D together on one
+# batch (ALI's algorithm), ours alternates D then G; its BN running averages use
+# momentum 0.05, ours 0.1.
 
 
 def _paper(pack: int) -> dict:
@@ -68,8 +72,9 @@ def _paper(pack: int) -> dict:
         "trainer": {"loss": "ns", "lr_g": 1e-4, "lr_d": 1e-4, "betas_g": [0.8, 0.999],
                     "betas_d": [0.8, 0.999], "batch_size": 100 * pack, "pack": pack,
                     "ema_halflife": 0.0},
-        "generator": {"name": "mlp", "latent_dim": 2, "hidden": 400, "layers": 4, "batch_norm": True},
-        "discriminator": {"name": "mlp", "hidden": 200, "layers": 3},
+        "generator": {"name": "mlp", "latent_dim": 2, "hidden": 400, "layers": 4, "batch_norm": True,
+                      "init_std": 0.02},
+        "discriminator": {"name": "mlp", "hidden": 200, "layers": 3, "maxout": 5, "init_std": 0.02},
     }
 
 
@@ -177,9 +182,35 @@ def run_config(recipe: str, dataset: str, seed: int, steps: int, out: str, devic
     raw.update(seed=seed, out=out, device=device)
     raw["dataset"] = {"name": dataset}
     t = raw["trainer"]
+    # Evaluations along the way (the same 2,500-sample protocol; they draw from their own
+    # RNG, so training is unchanged) show how far a row is from converged.
     t.update(steps=steps, progress=False, log_every=max(steps // 20, 1), sample_every=steps,
-             checkpoint_every=steps, keep_last=1, eval_samples=2500)
+             checkpoint_every=steps, keep_last=1, eval_samples=2500,
+             eval_every=max(steps // TRAJECTORY_POINTS, 1))
     return raw
+
+
+TRAJECTORY_POINTS = 8
+
+
+def trajectory(run_dir: str) -> list[dict]:
+    """The evaluations a run logged before its last step: step, modes, HQ %, reverse KL."""
+    path = Path(run_dir) / "metrics.jsonl"
+    points = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            ev = rec.get("eval") if isinstance(rec, dict) else None
+            if isinstance(ev, dict) and "modes" in ev:
+                # The log writes a non-finite value as null: a reverse KL with no HQ sample.
+                kl = ev.get("reverse_kl")
+                points.append({"step": rec.get("step"), "modes": int(ev["modes"]),
+                               "high_quality": ev.get("high_quality", 0.0),
+                               "reverse_kl": float("inf") if kl is None else kl})
+    return points
 
 
 def fingerprint(recipe: str, dataset: str) -> str:
@@ -187,7 +218,7 @@ def fingerprint(recipe: str, dataset: str) -> str:
     raw = run_config(recipe, dataset, 0, 1, "")
     for key in ("seed", "out", "device"):
         raw.pop(key)
-    for key in ("steps", "progress", "log_every", "sample_every", "checkpoint_every", "keep_last"):
+    for key in ("steps", "progress", "log_every", "sample_every", "checkpoint_every", "keep_last", "eval_every"):
         raw["trainer"].pop(key)
     return hashlib.sha1(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -246,6 +277,7 @@ def train_one(job: dict) -> dict | None:
             "host": platform.node(), "cpu": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(), "quick": bool(job.get("quick")),
             "skipped_steps": trainer.skipped_steps, "plot": plot,
+            "trajectory": [p for p in trajectory(tmp) if p["step"] != steps],
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     finally:
@@ -386,6 +418,29 @@ def format_table(records: list[dict], target_seeds: int = 10) -> str:
     return "\n".join(lines)
 
 
+def format_trajectories(records: list[dict], recipes: list[str]) -> str:
+    """Per row of ``recipes``: the seeds' mean modes / HQ % / reverse KL at each
+    evaluation along training (the last line is the row's final value)."""
+    lines = ["| recipe | dataset | step | seeds | modes | HQ % | reverse KL |", "|---|---|---|---|---|---|---|"]
+    for row in current_rows(summarize(records)):
+        if row["recipe"] not in recipes:
+            continue
+        recs = [r for r in records if (r["recipe"], r["dataset"], r["steps"], r["fingerprint"]) ==
+                (row["recipe"], row["dataset"], row["steps"], row["fingerprint"])]
+        by_step: dict[int, list[dict]] = {}
+        for rec in {r["seed"]: r for r in recs}.values():
+            final = {"step": rec["steps"], "modes": rec["modes"], "high_quality": rec["high_quality"],
+                     "reverse_kl": rec["reverse_kl"]}
+            for point in rec.get("trajectory", []) + [final]:
+                by_step.setdefault(point["step"], []).append(point)
+        for step in sorted(by_step):
+            pts = by_step[step]
+            cells = [_fmt(*mean_se([float(p[k]) for p in pts]), d)
+                     for k, d in (("modes", 2), ("high_quality", 1), ("reverse_kl", 3))]
+            lines.append(f"| {row['recipe']} | {row['dataset']} | {step} | {len(pts)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # --- main ----------------------------------------------------------------------------
 
 
@@ -435,6 +490,8 @@ def main(argv=None) -> int:
     p.add_argument("--results", type=Path, default=None, help=f"results file (default {RESULTS.relative_to(ROOT.parent)})")
     p.add_argument("--plots", type=Path, default=PLOTS, help="folder of seed-0 scatter plots")
     p.add_argument("--table", action="store_true", help="only print the table from the results file")
+    p.add_argument("--trajectory", action="store_true",
+                   help="also print each requested row's metrics at the evaluations along training")
     args = p.parse_args(argv)
 
     results = args.results or (QUICK_RESULTS if args.quick else RESULTS)
@@ -459,6 +516,9 @@ def main(argv=None) -> int:
                     args.device)
         _run_jobs(jobs, max(args.workers, 1), results)
     print(format_table(load_results(results), target_seeds=10 if not args.quick else target))
+    if args.trajectory:
+        print()
+        print(format_trajectories(load_results(results), recipes))
     return 0
 
 

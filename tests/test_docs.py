@@ -147,7 +147,7 @@ def configuration_markdown() -> str:
     for title, cls in (("`[generator]` `mlp`", toy.MLPGeneratorConfig),
                        ("`[discriminator]` `mlp`", toy.MLPDiscriminatorConfig),
                        ("`[dataset]` `ring`", toy.RingConfig), ("`[dataset]` `grid`", toy.GridConfig)):
-        lines += [f"### {title}", "", (inspect.getdoc(cls) or "").split("\n")[0], "",
+        lines += [f"### {title}", "", " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split()), "",
                   "| key | type | default |", "|---|---|---|"]
         lines += [f"| `{n}` | {t} | {_default(d)} |" for n, t, d, _ in fields_help(cls)]
         lines.append("")

@@ -35,6 +35,10 @@ def test_runs_are_appended_and_a_rerun_skips_them(mc, tmp_path, capsys):
         ("tiny", "ring", 0, 20), ("tiny", "ring", 1, 20)]
     assert all(0 <= r["modes"] <= 8 and 0 <= r["high_quality"] <= 100 for r in records)
     assert records[0]["sampler"] == "ema" and records[0]["ms_per_step"] > 0
+    # Evaluations along the way (every 20 // 8 = 2 steps), before the final one.
+    steps = [p["step"] for p in records[0]["trajectory"]]
+    assert steps == list(range(2, 20, 2))
+    assert all(0 <= p["modes"] <= 8 and 0 <= p["high_quality"] <= 100 for p in records[0]["trajectory"])
     assert (tmp_path / "plots" / "tiny-ring-s0-20.png").is_file()  # seed 0 only
     assert not (tmp_path / "plots" / "tiny-ring-s1-20.png").exists()
     out = capsys.readouterr().out
@@ -47,6 +51,14 @@ def test_runs_are_appended_and_a_rerun_skips_them(mc, tmp_path, capsys):
     assert mc.main(argv + ["--seeds", "3"]) == 0
     seeds = [r["seed"] for r in mc.load_results(results)]
     assert seeds == [0, 1, 2]
+
+    # The trajectory table: one line per evaluation step, the last the final value.
+    table = mc.format_trajectories(mc.load_results(results), ["tiny"]).splitlines()
+    assert [line.split(" | ")[2] for line in table[2:]] == [str(s) for s in range(2, 21, 2)]
+    assert all(line.split(" | ")[3] == "3" for line in table[2:])
+    finals = [r for r in mc.load_results(results)]
+    mean_hq = sum(r["high_quality"] for r in finals) / 3
+    assert table[-1].split(" | ")[5].startswith(f"{mean_hq:.1f}")
 
 
 def test_table_mean_standard_error_and_stale_fingerprints(mc):

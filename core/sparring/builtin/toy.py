@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..specs import DataInfo
 from .configs import GridConfig, MLPDiscriminatorConfig, MLPGeneratorConfig, RingConfig
 
@@ -49,11 +50,44 @@ def build_grid(cfg: GridConfig) -> MixtureDataset:
 # --- models --------------------------------------------------------------------------
 
 
+def _check_sizes(cfg, kind: str) -> None:
+    for key in ("hidden", "layers") + (("latent_dim",) if kind == "generator" else ("maxout",)):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{kind}.{key} must be at least 1, got {getattr(cfg, key)}")
+    if cfg.init_std < 0:
+        raise ConfigError(f"{kind}.init_std must be >= 0 (0: PyTorch's default init), got {cfg.init_std}")
+
+
+def _gaussian_init(module: nn.Module, std: float) -> None:
+    """Every linear layer's weights from N(0, std^2) and biases zero (as the PacGAN and
+    VEEGAN code initialise their MLPs); ``std`` 0 keeps PyTorch's default."""
+    if std <= 0:
+        return
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.zeros_(m.bias)
+
+
+class Maxout(nn.Module):
+    """A linear layer to ``width * pieces`` units, then the max over each unit's pieces
+    (Goodfellow et al. 2013; the D of the VEEGAN / PacGAN 2-D experiments)."""
+
+    def __init__(self, in_dim: int, width: int, pieces: int):
+        super().__init__()
+        self.width, self.pieces = width, pieces
+        self.linear = nn.Linear(in_dim, width * pieces)
+
+    def forward(self, x):
+        return self.linear(x).view(x.shape[0], self.width, self.pieces).amax(dim=2)
+
+
 class MLPGenerator(nn.Module):
     """z -> point: ReLU MLP (optionally batch-normalised), linear output."""
 
     def __init__(self, cfg: MLPGeneratorConfig, info: DataInfo):
         super().__init__()
+        _check_sizes(cfg, "generator")
         self.latent_dim = cfg.latent_dim
         out_dim = int(torch.tensor(info.shape).prod())
         self.out_shape = tuple(info.shape)
@@ -66,23 +100,29 @@ class MLPGenerator(nn.Module):
             width = cfg.hidden
         layers += [nn.Linear(width, out_dim)]
         self.net = nn.Sequential(*layers)
+        _gaussian_init(self, cfg.init_std)
 
     def forward(self, z, y=None):
         return self.net(z).view(z.shape[0], *self.out_shape)
 
 
 class MLPDiscriminator(nn.Module):
-    """point(s) -> logit: LeakyReLU MLP; with packing it reads m points at once."""
+    """point(s) -> logit: LeakyReLU (or maxout) MLP; with packing it reads m points at once."""
 
     def __init__(self, cfg: MLPDiscriminatorConfig, info: DataInfo):
         super().__init__()
+        _check_sizes(cfg, "discriminator")
         in_dim = int(torch.tensor(info.shape).prod()) * info.pack
         layers, width = [], in_dim
         for _ in range(cfg.layers):
-            layers += [nn.Linear(width, cfg.hidden), nn.LeakyReLU(0.2)]
+            if cfg.maxout > 1:
+                layers += [Maxout(width, cfg.hidden, cfg.maxout)]
+            else:
+                layers += [nn.Linear(width, cfg.hidden), nn.LeakyReLU(0.2)]
             width = cfg.hidden
         layers += [nn.Linear(width, 1)]
         self.net = nn.Sequential(*layers)
+        _gaussian_init(self, cfg.init_std)
 
     def forward(self, x, y=None):
         return self.net(x.reshape(x.shape[0], -1)).squeeze(1)
