@@ -40,6 +40,7 @@ RESULTS = ROOT / "results" / "mode_collapse.jsonl"
 QUICK_RESULTS = ROOT / "results" / "mode_collapse_quick.jsonl"
 PLOTS = ROOT / "plots" / "mode_collapse"
 DATASETS = ("ring", "grid")
+TRAJECTORY_POINTS = 8  # evaluations recorded along each run (the last at its final step)
 
 # --- published rows: (modes, high-quality %, reverse KL); None where not reported ------
 
@@ -189,9 +190,6 @@ def run_config(recipe: str, dataset: str, seed: int, steps: int, out: str, devic
              checkpoint_every=steps, keep_last=1, eval_samples=2500,
              eval_every=max(steps // TRAJECTORY_POINTS, 1))
     return raw
-
-
-TRAJECTORY_POINTS = 8
 
 
 def trajectory(run_dir: str) -> list[dict]:
