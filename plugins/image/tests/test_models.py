@@ -174,3 +174,16 @@ def test_a_few_training_steps(kind):
         assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
     assert any(not torch.equal(a, b) for a, b in zip(g0, G.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+
+
+def test_projection_term_starts_on_the_head_scale():
+    """The projection starts within an order of magnitude of the linear head (measured: 3.7x);
+    PyTorch's N(0, 1) embedding default made it 130x."""
+    torch.manual_seed(0)
+    D = models.DCGANDiscriminator(DCGANDiscriminatorConfig(), DataInfo((1, 28, 28), num_classes=10))
+    x = torch.rand(64, 1, 28, 28) * 2 - 1
+    with torch.no_grad():
+        h = D.features(x)
+        head = D.head(h.flatten(1)).squeeze(1)
+        projection = (D.embed(torch.arange(64) % 10) * h.sum(dim=(2, 3))).sum(dim=1)
+    assert projection.std() < 10 * head.std()

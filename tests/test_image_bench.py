@@ -1,0 +1,52 @@
+"""The image benchmark script: a run stopped by a signal records no row."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sparring_image")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "image.py"
+
+
+@pytest.fixture
+def bench():
+    spec = importlib.util.spec_from_file_location("image_bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _StopAt:
+    """Stops the run after ``step`` the way SIGTERM does (checkpoint, then return)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    from sparring import hookimpl
+
+    @hookimpl
+    def sparring_step_end(self, trainer, step, logs):
+        if step == self.step:
+            trainer._stop_signal = "the test"
+
+
+def test_a_run_stopped_early_writes_no_row(bench, tmp_path, monkeypatch, capsys):
+    import sparring.registry
+
+    results = tmp_path / "image.jsonl"
+    monkeypatch.setattr(bench, "RESULTS", results)
+    load = sparring.registry.load_registry
+
+    def load_with_stop(*args, **kwargs):
+        registry = load(*args, **kwargs)
+        registry.add_plugin(_StopAt(3), name="stop-at-3")
+        return registry
+
+    monkeypatch.setattr(sparring.registry, "load_registry", load_with_stop)
+    monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
+    assert bench.main(["--recipes", "dcgan", "--steps", "10"]) == 1
+    assert "stopped at step 3 of 10; no row recorded" in capsys.readouterr().err
+    assert not results.exists()
