@@ -83,6 +83,8 @@ def run_setting(name: str, args, out: Path) -> list[dict]:
     trainer.metrics = []
     trainer.train()
     train_time = time.perf_counter() - start
+    if trainer.step < raw["trainer"]["steps"]:  # stopped by SIGINT/SIGTERM: these rows would mislead
+        raise SystemExit(f"[{name}] stopped at step {trainer.step} of {raw['trainer']['steps']}; no rows recorded")
     trainer.metrics = [trainer.registry.get("metric", m, "medical") for m in raw["metrics"]]
     after = trainer.evaluate(n, reference=True)
     samples = trainer.write_samples(32, trainer.run_dir / "samples" / "final")

@@ -132,6 +132,9 @@ def run_case(args, case: str, registry) -> list:
         start = time.perf_counter()
         trainer.train()
         adv_time = time.perf_counter() - start
+        if trainer.step < trainer.config.trainer.steps:  # stopped by SIGINT/SIGTERM
+            raise SystemExit(f"[{case}] stopped at step {trainer.step} of {trainer.config.trainer.steps}; "
+                             "no rows printed")
         gan = measure(trainer, case, args.samples)
         rows.append((f"ours: Gumbel GAN after it, +{args.adv_steps} adv. steps, {adv_time / 60:.1f} min", gan))
         print(f"[{case}] GAN: {json.dumps(gan)}", file=sys.stderr, flush=True)

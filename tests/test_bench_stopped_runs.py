@@ -1,4 +1,4 @@
-"""The image benchmark script: a run stopped by a signal records no row."""
+"""Benchmark scripts: a run that a signal stopped early records no row (image, medical, text)."""
 from __future__ import annotations
 
 import importlib.util
@@ -50,3 +50,28 @@ def test_a_run_stopped_early_writes_no_row(bench, tmp_path, monkeypatch, capsys)
     assert bench.main(["--recipes", "dcgan", "--steps", "10"]) == 1
     assert "stopped at step 3 of 10; no row recorded" in capsys.readouterr().err
     assert not results.exists()
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", SCRIPT.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("medical", ["--quick", "--settings", "2d-slices", "--eval-samples", "4"]),
+    ("text", ["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "5", "--samples", "8"]),
+])
+def test_other_benchmarks_refuse_a_stopped_run(name, argv, tmp_path, monkeypatch):
+    """A run that a signal ends before its last step (here: before its first) is no row."""
+    pytest.importorskip(f"sparring_{name}")
+    import sparring.train
+
+    module = _load(name)
+    if hasattr(module, "RESULTS"):
+        monkeypatch.setattr(module, "RESULTS", tmp_path / "results.jsonl")
+    monkeypatch.setattr(sparring.train.Trainer, "train", lambda self: {})
+    with pytest.raises(SystemExit, match=r"stopped at step 0 of \d+; no rows"):
+        module.main(argv)
+    assert not (tmp_path / "results.jsonl").exists()
