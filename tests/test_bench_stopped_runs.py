@@ -6,17 +6,22 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sparring_image")
+from sparring import hookimpl
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "image.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
 def bench():
-    spec = importlib.util.spec_from_file_location("image_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    pytest.importorskip("sparring_image")
+    return _load("image")
 
 
 class _StopAt:
@@ -24,8 +29,6 @@ class _StopAt:
 
     def __init__(self, step):
         self.step = step
-
-    from sparring import hookimpl
 
     @hookimpl
     def sparring_step_end(self, trainer, step, logs):
@@ -50,13 +53,6 @@ def test_a_run_stopped_early_writes_no_row(bench, tmp_path, monkeypatch, capsys)
     assert bench.main(["--recipes", "dcgan", "--steps", "10"]) == 1
     assert "stopped at step 3 of 10; no row recorded" in capsys.readouterr().err
     assert not results.exists()
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_bench", SCRIPT.parent / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("name, argv", [
