@@ -20,11 +20,15 @@ class DCGANGeneratorConfig:
     The image size and channel count come from the data; sizes of the form ``4 * 2**k``
     (8, 16, 32, 64, 128) or ``7 * 2**k`` (14, 28, 56) are supported.
     ``channels`` is the width of the last hidden layer; it doubles at each lower resolution.
+    ``depth`` is the number of stride-2 stages; 0 takes the fewest that start from 4x4 or
+    7x7 (two at 28 px); 4 at 28 px starts from 2x2 (28, 14, 7, 4, 2), PacGAN's Stacked
+    MNIST network.
     """
 
     latent_dim: int = 100
     channels: int = 64
     max_channels: int = 512
+    depth: int = 0
 
 
 @dataclass
@@ -32,10 +36,12 @@ class DCGANDiscriminatorConfig:
     """DCGAN discriminator: strided convolutions, LeakyReLU(0.2), batch norm after the first layer.
 
     ``norm`` is "batch", "spectral" (spectral normalisation, no batch norm) or "none".
+    ``depth`` is the number of stride-2 stages, as in the generator (0: automatic).
     """
 
     channels: int = 64
     max_channels: int = 512
+    depth: int = 0
     norm: str = "batch"
     dropout: float = 0.0
 

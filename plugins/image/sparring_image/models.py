@@ -34,6 +34,28 @@ def resolution_plan(size: int) -> tuple[int, int]:
         f"image size {size} is not supported: use 4*2**k (8, 16, 32, 64, 128) or 7*2**k (14, 28, 56)")
 
 
+def stage_sizes(size: int, depth: int) -> list[int]:
+    """Feature-map sizes from ``size`` down through ``depth`` stride-2 stages (each the
+    ceiling of half the last, as TensorFlow's 'SAME' padding gives: 28, 14, 7, 4, 2)."""
+    sizes = [size]
+    for _ in range(depth):
+        if sizes[-1] < 2:
+            raise ConfigError(f"depth {depth} is too deep for {size}-pixel images: "
+                              f"the feature map would shrink below 1x1 after {len(sizes) - 1} stages")
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
+def _dcgan_plan(size: int, depth: int) -> tuple[int, int]:
+    """``(s0, n)``: the lowest feature-map size and the number of stride-2 stages.
+    ``depth`` 0 picks the fewest stages that reach 4x4 or 7x7 exactly."""
+    if depth < 0:
+        raise ConfigError(f"DCGAN depth must be 0 (automatic) or a positive number of stages, got {depth}")
+    if depth == 0:
+        return resolution_plan(size)
+    return stage_sizes(size, depth)[-1], depth
+
+
 def _image_shape(info) -> tuple[int, int]:
     shape = tuple(info.shape)
     if len(shape) != 3:
@@ -93,6 +115,17 @@ def _packed_label_embedding(embed: nn.Module, y: torch.Tensor, batch: int) -> to
 # --- DCGAN ---------------------------------------------------------------------------
 
 
+def _up_kernel(out_size: int) -> int:
+    # ConvTranspose2d(k, stride 2, padding 1) maps s to 2s + k - 4: k 4 for even, 3 for odd.
+    return 4 if out_size % 2 == 0 else 3
+
+
+def _down_kernel(in_size: int) -> int:
+    # Conv2d(k, stride 2, padding 1) maps s to (s + 2 - k) // 2 + 1: k 4 halves an even
+    # size, k 3 gives the ceiling of half an odd one.
+    return 4 if in_size % 2 == 0 else 3
+
+
 def _dcgan_init(module):
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -105,12 +138,15 @@ def _dcgan_init(module):
 
 
 class DCGANGenerator(nn.Module):
-    """z -> linear to ``s0 x s0`` -> (ConvTranspose 4x4 stride 2, BN, ReLU)* -> tanh."""
+    """z -> linear to ``s0 x s0`` -> (ConvTranspose 4x4 stride 2, BN, ReLU)* -> tanh.
+
+    A stage that lands on an odd size (7 from 4) uses a 3x3 kernel: 2s - 1 pixels."""
 
     def __init__(self, cfg, info):
         super().__init__()
         c, size = _image_shape(info)
-        s0, n = resolution_plan(size)
+        s0, n = _dcgan_plan(size, int(cfg.depth))
+        sizes = stage_sizes(size, n)[::-1]  # s0 ... size
         self.latent_dim = int(cfg.latent_dim)
         self.num_classes = info.num_classes
         self.image_shape = (c, size, size)
@@ -119,9 +155,10 @@ class DCGANGenerator(nn.Module):
         self.project = nn.Linear(self.latent_dim, widths[0] * s0 * s0, bias=False)
         self.norm0 = _Norm(widths[0], self.num_classes)
         self.ups = nn.ModuleList(
-            nn.ConvTranspose2d(widths[i - 1], widths[i], 4, 2, 1, bias=False) for i in range(1, n))
+            nn.ConvTranspose2d(widths[i - 1], widths[i], _up_kernel(sizes[i]), 2, 1, bias=False)
+            for i in range(1, n))
         self.norms = nn.ModuleList(_Norm(widths[i], self.num_classes) for i in range(1, n))
-        self.to_image = nn.ConvTranspose2d(widths[-1], c, 4, 2, 1)
+        self.to_image = nn.ConvTranspose2d(widths[-1], c, _up_kernel(sizes[n]), 2, 1)
         _dcgan_init(self)
 
     def forward(self, z, y=None):
@@ -134,12 +171,15 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """(Conv 4x4 stride 2, norm, LeakyReLU 0.2)* down to ``s0 x s0`` -> linear (+ projection)."""
+    """(Conv 4x4 stride 2, norm, LeakyReLU 0.2)* down to ``s0 x s0`` -> linear (+ projection).
+
+    A stage reading an odd size (7) uses a 3x3 kernel: the ceiling of half (4)."""
 
     def __init__(self, cfg, info):
         super().__init__()
         c, size = _image_shape(info)
-        s0, n = resolution_plan(size)
+        s0, n = _dcgan_plan(size, int(cfg.depth))
+        sizes = stage_sizes(size, n)
         if cfg.norm not in ("batch", "spectral", "none"):
             raise ConfigError(f"discriminator norm must be 'batch', 'spectral' or 'none', got {cfg.norm!r}")
         self.num_classes = info.num_classes
@@ -149,7 +189,8 @@ class DCGANDiscriminator(nn.Module):
         layers = []
         in_ch = c * self.pack
         for i, w in enumerate(widths):
-            layers.append(nn.Conv2d(in_ch, w, 4, 2, 1, bias=(i == 0 or cfg.norm != "batch")))
+            layers.append(nn.Conv2d(in_ch, w, _down_kernel(sizes[i]), 2, 1,
+                                    bias=(i == 0 or cfg.norm != "batch")))
             if i > 0 and cfg.norm == "batch":
                 layers.append(nn.BatchNorm2d(w))
             layers.append(nn.LeakyReLU(0.2))

@@ -145,6 +145,32 @@ def test_unsupported_sizes(size):
         models.DCGANGenerator(DCGAN_G, DataInfo((1, size, size)))
 
 
+@pytest.mark.parametrize("size,depth,base", [(28, 4, 2), (28, 3, 4), (32, 4, 2), (30, 2, 8), (64, 5, 2)])
+def test_dcgan_depth_sets_the_stages(size, depth, base):
+    """``depth`` stride-2 stages (ceiling halves, odd sizes through 3x3 kernels) at any size."""
+    info = DataInfo((3, size, size), pack=2)
+    G_cfg = DCGANGeneratorConfig(latent_dim=16, channels=8, depth=depth)
+    G = models.DCGANGenerator(G_cfg, info)
+    D = models.DCGANDiscriminator(DCGANDiscriminatorConfig(channels=8, depth=depth), info)
+    assert G.s0 == base and len(G.widths) == depth
+    assert G.widths == [8 * 2 ** (depth - 1 - i) for i in range(depth)]
+    assert D.head.in_features == 8 * 2 ** (depth - 1) * base * base
+    _check_pair(G, D, info)
+
+
+def test_dcgan_depth_zero_keeps_the_automatic_plan():
+    info = DataInfo((1, 28, 28))
+    auto = models.DCGANGenerator(DCGAN_G, info)
+    explicit = models.DCGANGenerator(DCGANGeneratorConfig(latent_dim=16, channels=8, depth=2), info)
+    assert (auto.s0, auto.widths) == (explicit.s0, explicit.widths) == (7, [16, 8])
+
+
+@pytest.mark.parametrize("depth,match", [(-1, "depth must be 0"), (6, "too deep for 28-pixel")])
+def test_dcgan_bad_depth_is_a_config_error(depth, match):
+    with pytest.raises(ConfigError, match=match):
+        models.DCGANDiscriminator(DCGANDiscriminatorConfig(channels=8, depth=depth), DataInfo((1, 28, 28)))
+
+
 def test_non_square_rejected():
     with pytest.raises(ConfigError, match="square"):
         models.SNGANGenerator(SNGAN_G, DataInfo((1, 32, 64)))
