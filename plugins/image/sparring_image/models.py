@@ -52,7 +52,10 @@ def _dcgan_plan(size: int, depth: int) -> tuple[int, int]:
     if depth < 0:
         raise ConfigError(f"DCGAN depth must be 0 (automatic) or a positive number of stages, got {depth}")
     if depth == 0:
-        return resolution_plan(size)
+        try:
+            return resolution_plan(size)
+        except ConfigError as err:
+            raise ConfigError(f"{err}; or set the DCGAN's depth (stride-2 stages), which takes any size") from None
     return stage_sizes(size, depth)[-1], depth
 
 
