@@ -57,19 +57,6 @@ RECIPES = {
     "dcgan-cond+diffaug": ({"generator": {"name": "dcgan-cond"}, "discriminator": {"name": "dcgan-cond"},
                             "dataset": {"name": "mnist"}, "augment": {"name": "diffaugment", "policy": "translation,cutout"},
                             "trainer": {**_MNIST_TRAINER, "conditional": "yes"}}, 5000, "mnist"),
-    # PacGAN's Stacked MNIST depth (28, 14, 7, 4, 2: four stride-2 stages, 2x2 base) at
-    # half its width, so a step costs what the two-stage default does on the CPU.
-    "dcgan-deep+diffaug": ({"generator": {"name": "dcgan", "depth": 4, "channels": 32},
-                            "discriminator": {"name": "dcgan", "depth": 4, "channels": 32},
-                            "dataset": {"name": "mnist"}, "augment": {"name": "diffaugment", "policy": "translation,cutout"},
-                            "trainer": _MNIST_TRAINER}, 5000, "mnist"),
-    # The same with PacGAN's packing (D sees pairs): the unpacked one collapsed to one digit
-    # by step 1,000 on MNIST's 5,000 images and stayed so.
-    "pacdcgan2-deep+diffaug": ({"generator": {"name": "dcgan", "depth": 4, "channels": 32},
-                                "discriminator": {"name": "dcgan", "depth": 4, "channels": 32},
-                                "dataset": {"name": "mnist"},
-                                "augment": {"name": "diffaugment", "policy": "translation,cutout"},
-                                "trainer": {**_MNIST_TRAINER, "pack": 2}}, 5000, "mnist"),
     "sngan": ({"generator": {"name": "sngan"}, "discriminator": {"name": "sngan"},
                "dataset": {"name": "mnist", "size": 32}, "trainer": _SNGAN_TRAINER}, 5000, "mnist"),
     "sngan+ada": ({"generator": {"name": "sngan"}, "discriminator": {"name": "sngan"},
@@ -111,10 +98,11 @@ def mnist_reference(n: int) -> dict:
             "fd_heldout": frechet_distance_from_features(ft, fb)}
 
 
-def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool) -> dict | None:
+def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
+               overrides: tuple[str, ...] = ()) -> dict | None:
     """Train and evaluate one recipe; None when a signal stopped the run early."""
     import torch
-    from sparring.config import resolve
+    from sparring.config import apply_override, resolve
     from sparring.registry import load_registry
     from sparring.train import Trainer
     from sparring_image.metrics import feature_metrics, load_classifier, mode_labels, mode_statistics
@@ -123,6 +111,8 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool) 
     raw = json.loads(json.dumps(raw_base))
     raw.update(modality="image", seed=seed)
     raw["trainer"] = {**raw["trainer"], "steps": steps}
+    for assignment in overrides:
+        apply_override(raw, assignment)
     if tiny:
         raw["generator"]["channels"] = 8
         raw["discriminator"]["channels"] = 8
@@ -141,7 +131,8 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool) 
             print(f"[{name}] stopped at step {trainer.step} of {steps}; no row recorded", file=sys.stderr)
             return None
         _, acc = load_classifier()
-        row = {"recipe": name, "steps": steps, "seed": seed, "tiny": tiny, "train_s": round(seconds, 1),
+        row = {"recipe": name + "".join(f" {a}" for a in overrides), "steps": steps, "seed": seed,
+               "tiny": tiny, "train_s": round(seconds, 1),
                "device": str(trainer.device), "classifier_acc": acc}
         if kind == "mnist":
             n = eval_samples
@@ -218,8 +209,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny models, 20 steps: checks the script")
     parser.add_argument("--table", action="store_true", help="only print the stored results")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a recipe's key (e.g. trainer.lr_d=1e-4); kept in the row's name")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from sparring.errors import SparringError
+
     if not args.table:
         names = [n.strip() for n in args.recipes.split(",") if n.strip()]
         unknown = [n for n in names if n not in RECIPES]
@@ -227,7 +222,12 @@ def main(argv=None) -> int:
             parser.error(f"unknown recipes {unknown}; known: {', '.join(RECIPES)}")
         for name in names:
             steps = 20 if args.quick else (args.steps or RECIPES[name][1])
-            row = run_recipe(name, steps, 200 if args.quick else args.eval_samples, args.seed, args.quick)
+            try:
+                row = run_recipe(name, steps, 200 if args.quick else args.eval_samples, args.seed, args.quick,
+                                 tuple(args.set))
+            except SparringError as err:  # a bad --set or recipe key: one line, not a traceback
+                print(f"image benchmark: {err}", file=sys.stderr)
+                return 2
             if row is None:
                 return 1
             print(json.dumps(row), file=sys.stderr)

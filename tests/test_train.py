@@ -60,6 +60,7 @@ def test_training_moves_toward_the_data(registry, tmp_path, tiny_toy):
     {},
     {"regularizer": "r1", "reg_interval": 3, "n_critic": 2},
     {"grad_accum": 2, "pack": 2, "loss": "rsgan"},
+    {"g_steps": 2},
 ])
 def test_resume_is_bitwise_equal_to_an_uninterrupted_run(registry, tmp_path, extra, tiny_toy):
     full, _ = run(registry, tiny_toy(tmp_path / "full", steps=12, checkpoint_every=6, **extra))
@@ -204,6 +205,17 @@ def test_lazy_regularization_corrects_lr_and_betas(registry, tmp_path, tiny_toy)
 def test_gradient_penalty_and_wasserstein_train(registry, tmp_path, tiny_toy):
     trainer, _ = run(registry, tiny_toy(tmp_path / "w", loss="wasserstein", regularizer="gp", n_critic=3))
     assert trainer.d_updates == 30 and trainer.skipped_steps == 0
+
+
+def test_g_steps_updates_the_generator_that_many_times_per_step(registry, tmp_path, tiny_toy):
+    trainer, _ = run(registry, tiny_toy(tmp_path / "g2", steps=5, g_steps=2, n_critic=3))
+    g_state = trainer.opt_g.state[next(trainer.G.parameters())]
+    d_state = trainer.opt_d.state[next(trainer.D.parameters())]
+    assert int(g_state["step"]) == 10 and int(d_state["step"]) == 15
+    assert trainer.d_updates == 15 and trainer.skipped_steps == 0
+    # Two updates a step are not one update twice as large: the second sees a new G.
+    once, _ = run(registry, tiny_toy(tmp_path / "g1", steps=5, n_critic=3))
+    assert not torch.equal(next(trainer.G.parameters()), next(once.G.parameters()))
 
 
 def test_gradient_clipping_bounds_the_update(registry, tmp_path, tiny_toy):

@@ -65,6 +65,7 @@ class TrainerConfig:
     weight_decay: float = _f(0.0, "weight decay of both optimizers", min=0.0)
     loss: str = _f("", "adversarial loss name (empty: the modality's default)")
     n_critic: int = _f(1, "discriminator updates per generator update", min=1)
+    g_steps: int = _f(1, "generator updates per step, after the D updates (PacGAN's code uses 2)", min=1)
     regularizer: str = _f("", "D penalty: gp, r1, r2 or a plugin's (empty: none)")
     reg_weight: float = _f(-1.0, "penalty weight (-1: the regularizer's default)")
     reg_interval: int = _f(0, "apply the penalty every N D steps, lazily (0: its default)", min=0)

@@ -2,7 +2,7 @@
 
 Read it top to bottom: ``Trainer.__init__`` builds everything from the resolved
 configuration; ``train`` runs the steps. One step is ``n_critic`` discriminator updates
-(fake batch detached, penalty on its lazy interval) followed by one generator update,
+(fake batch detached, penalty on its lazy interval) followed by ``g_steps`` generator updates (one by default),
 then the EMA of G, logging, samples, evaluation and checkpoints. Nothing here knows
 about pixels, notes, voxels or tokens: the modality's specs supply all of that.
 """
@@ -247,6 +247,7 @@ class Trainer:
         needs = [(self.device.type == "cuda", "a CUDA device"),
                  (self.lazy_finite, "trainer.finite_check = \"log\" (a fused optimiser, no fp16)"),
                  (t.n_critic == 1, "trainer.n_critic = 1"),
+                 (t.g_steps == 1, "trainer.g_steps = 1"),
                  (self.regularizer is None or t.reg_interval == 1, "no lazy penalty (trainer.reg_interval 1)"),
                  (self.augment is None, "no augmentation"),
                  (not t.compile, "trainer.compile off (compile_mode reduce-overhead graphs compiled code)"),
@@ -461,7 +462,7 @@ class Trainer:
         return logs
 
     def train_step(self) -> dict:
-        """``n_critic`` D updates and one G update (or one replay of the captured step);
+        """``n_critic`` D updates and ``g_steps`` G updates (or one replay of the captured step);
         returns the step's logs as tensors (read on log steps only)."""
         t = self.config.trainer
         if self._scheduled:
@@ -470,7 +471,7 @@ class Trainer:
         if self.graphs is not None:
             x_real, y_real = self.stream.next()
             d_logs, g_logs = self.graphs.step(x_real, y_real if self.num_classes is not None else None)
-            finite = d_logs.pop("finite")
+            finite, g_finite = d_logs.pop("finite"), g_logs.pop("finite")
         else:
             for _ in range(t.n_critic):
                 x_real, y_real = self.stream.next()
@@ -478,8 +479,10 @@ class Trainer:
                     y_real = None  # labelled data, unconditional models
                 d_logs = self.d_step(x_real, y_real)
                 finite = finite & d_logs.pop("finite")
-            g_logs = self.g_step(x_real, y_real)
-        g_finite = g_logs.pop("finite")
+            g_finite = True
+            for _ in range(t.g_steps):  # fresh noise each time; the logs are the last update's
+                g_logs = self.g_step(x_real, y_real)
+                g_finite = g_finite & g_logs.pop("finite")
         self.update_ema(g_finite)
         self._guard(finite & g_finite)
         return {**d_logs, **g_logs}
