@@ -1,4 +1,5 @@
-"""Benchmark scripts: a run that a signal stopped early records no row (image, medical, text)."""
+"""Benchmark scripts: a run that a signal stopped early records no row (image, medical,
+text); the image benchmark's --set overrides reach the run and name its row."""
 from __future__ import annotations
 
 import importlib.util
@@ -71,3 +72,38 @@ def test_other_benchmarks_refuse_a_stopped_run(name, argv, tmp_path, monkeypatch
     with pytest.raises(SystemExit, match=r"stopped at step 0 of \d+; no rows"):
         module.main(argv)
     assert not (tmp_path / "results.jsonl").exists()
+
+
+class _Seen:
+    def __init__(self):
+        self.trainer_config = None
+
+    @hookimpl
+    def sparring_train_start(self, trainer):
+        self.trainer_config = trainer.config.trainer
+
+
+def test_overrides_reach_the_run_and_name_the_row(bench, monkeypatch):
+    import sparring.registry
+
+    seen, load = _Seen(), sparring.registry.load_registry
+
+    def load_and_watch(*args, **kwargs):
+        registry = load(*args, **kwargs)
+        registry.add_plugin(seen, name="seen")
+        return registry
+
+    monkeypatch.setattr(sparring.registry, "load_registry", load_and_watch)
+    monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
+    row = bench.run_recipe("dcgan", 3, 200, 0, True, ("trainer.g_steps=2", "trainer.lr_d=1e-4"))
+    assert row["recipe"] == "dcgan trainer.g_steps=2 trainer.lr_d=1e-4"
+    assert seen.trainer_config.g_steps == 2 and seen.trainer_config.lr_d == 1e-4
+    assert bench.RECIPES["dcgan"][0]["trainer"].get("g_steps") is None  # the recipe itself is untouched
+
+
+def test_a_bad_override_is_one_line(bench, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "RESULTS", tmp_path / "image.jsonl")
+    assert bench.main(["--recipes", "dcgan", "--steps", "2", "--set", "trainer.nope=1"]) == 2
+    err = capsys.readouterr().err
+    assert "image benchmark: unknown config key 'trainer.nope'" in err and "Traceback" not in err
+    assert not (tmp_path / "image.jsonl").exists()
