@@ -3,8 +3,9 @@
 Read it top to bottom: ``Trainer.__init__`` builds everything from the resolved
 configuration; ``train`` runs the steps. One step is ``n_critic`` discriminator updates
 (fake batch detached, penalty on its lazy interval) followed by ``g_steps`` generator
-updates (one by default), then the EMA of G, logging, samples, evaluation and checkpoints. Nothing here knows
-about pixels, notes, voxels or tokens: the modality's specs supply all of that.
+updates (one by default), then the EMA of G, logging, samples, evaluation and
+checkpoints. Nothing here knows about pixels, notes, voxels or tokens: the modality's
+specs supply all of that.
 """
 from __future__ import annotations
 
