@@ -18,7 +18,7 @@ class DCGANGeneratorConfig:
     """DCGAN generator (Radford et al. 2016): transposed convolutions, batch norm, ReLU, tanh.
 
     The image size and channel count come from the data; sizes of the form ``4 * 2**k``
-    (8, 16, 32, 64, 128) or ``7 * 2**k`` (14, 28, 56) are supported.
+    (8, 16, 32, 64, 128) or ``7 * 2**k`` (14, 28, 56) are supported, any size with ``depth``.
     ``channels`` is the width of the last hidden layer; it doubles at each lower resolution.
     ``depth`` is the number of stride-2 stages; 0 takes the fewest that start from 4x4 or
     7x7 (two at 28 px); 4 at 28 px starts from 2x2 (28, 14, 7, 4, 2), PacGAN's Stacked

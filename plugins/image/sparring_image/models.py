@@ -46,17 +46,17 @@ def stage_sizes(size: int, depth: int) -> list[int]:
     return sizes
 
 
-def _dcgan_plan(size: int, depth: int) -> tuple[int, int]:
-    """``(s0, n)``: the lowest feature-map size and the number of stride-2 stages.
-    ``depth`` 0 picks the fewest stages that reach 4x4 or 7x7 exactly."""
+def _dcgan_sizes(size: int, depth: int) -> list[int]:
+    """Feature-map sizes from the image down to the lowest one, ``depth`` stages; ``depth``
+    0 picks the fewest stages that reach 4x4 or 7x7 exactly."""
     if depth < 0:
         raise ConfigError(f"DCGAN depth must be 0 (automatic) or a positive number of stages, got {depth}")
     if depth == 0:
         try:
-            return resolution_plan(size)
+            depth = resolution_plan(size)[1]
         except ConfigError as err:
             raise ConfigError(f"{err}; or set the DCGAN's depth (stride-2 stages), which takes any size") from None
-    return stage_sizes(size, depth)[-1], depth
+    return stage_sizes(size, depth)
 
 
 def _image_shape(info) -> tuple[int, int]:
@@ -148,8 +148,8 @@ class DCGANGenerator(nn.Module):
     def __init__(self, cfg, info):
         super().__init__()
         c, size = _image_shape(info)
-        s0, n = _dcgan_plan(size, int(cfg.depth))
-        sizes = stage_sizes(size, n)[::-1]  # s0 ... size
+        sizes = _dcgan_sizes(size, int(cfg.depth))[::-1]  # s0 ... size
+        s0, n = sizes[0], len(sizes) - 1
         self.latent_dim = int(cfg.latent_dim)
         self.num_classes = info.num_classes
         self.image_shape = (c, size, size)
@@ -181,8 +181,8 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg, info):
         super().__init__()
         c, size = _image_shape(info)
-        s0, n = _dcgan_plan(size, int(cfg.depth))
-        sizes = stage_sizes(size, n)
+        sizes = _dcgan_sizes(size, int(cfg.depth))
+        s0, n = sizes[-1], len(sizes) - 1
         if cfg.norm not in ("batch", "spectral", "none"):
             raise ConfigError(f"discriminator norm must be 'batch', 'spectral' or 'none', got {cfg.norm!r}")
         self.num_classes = info.num_classes
