@@ -58,13 +58,22 @@ def _train(raw: dict, run_dir: Path):
     return trainer, time.time() - start
 
 
+def _hardware(trainer) -> str:
+    import torch
+
+    if trainer.device.type == "cuda":
+        return f"{trainer.device} ({torch.cuda.get_device_name(trainer.device)})"
+    return str(trainer.device)
+
+
 def run_music(args) -> dict:
     import torch
 
     from sparring_audio import music_metrics
 
     raw = {"modality": "music", "seed": args.seed, "device": args.device,
-           "trainer": {"steps": args.music_steps, "batch_size": 32, "loss": "hinge", "betas_g": [0.5, 0.9],
+           "trainer": {"steps": args.music_steps, "time_limit": args.minutes, "precision": args.precision,
+                       "batch_size": 32, "loss": "hinge", "betas_g": [0.5, 0.9],
                        "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 1000,
                        "checkpoint_every": 100, "n_samples": 8, "log_every": 20},
            "generator": {"channels": args.music_channels}, "discriminator": {"channels": args.music_channels // 2}}
@@ -76,7 +85,7 @@ def run_music(args) -> dict:
     paths = trainer.write_samples(4, args.out / "music" / "benchmark_samples")
     return {"part": "music", "steps": trainer.step, "train_seconds": seconds, "samples": args.music_samples,
             "segments": int(ds.segments.shape[0]), "generated": gen, "data": data,
-            "device": str(trainer.device), "torch_threads": torch.get_num_threads(),
+            "device": _hardware(trainer), "torch_threads": torch.get_num_threads(),
             "files": [str(p) for p in paths]}
 
 
@@ -88,7 +97,8 @@ def run_digits(args, model: str) -> dict:
     raw = {"modality": "audio", "seed": args.seed, "device": args.device,
            "generator": {"name": model, "dim": args.dim}, "discriminator": {"name": model, "dim": args.dim},
            "dataset": {"name": "spoken-digits", "labels": False},
-           "trainer": {"steps": args.audio_steps, "batch_size": 32, "loss": "wasserstein", "regularizer": "gp",
+           "trainer": {"steps": args.audio_steps, "time_limit": args.minutes, "precision": args.precision,
+                       "batch_size": 32, "loss": "wasserstein", "regularizer": "gp",
                        "n_critic": args.n_critic, "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.5, 0.9],
                        "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 1000,
                        "checkpoint_every": 100, "n_samples": 8, "log_every": 20}}
@@ -101,7 +111,7 @@ def run_digits(args, model: str) -> dict:
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
               "generated": audio_metrics.digit_metrics(generated, real[:n], ds),
               "real": audio_metrics.digit_metrics(real[n:2 * n], real[:n], ds),
-              "device": str(trainer.device)}
+              "device": _hardware(trainer)}
     if model == "specgan":
         resynth = spectral.invert(ds.items[order[n:2 * n]], ds.spec_mean, ds.spec_std)
         result["real_griffin_lim"] = audio_metrics.digit_metrics(resynth, real[n:2 * n], None)
@@ -157,6 +167,11 @@ def main(argv=None) -> int:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--n-critic", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--minutes", type=float, default=0.0,
+                        help="end each model's training after this many minutes (0: every step); the table "
+                             "says the steps reached")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="trainer.precision (auto: bf16 on CUDA)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

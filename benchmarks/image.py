@@ -22,6 +22,7 @@ recipe and steps; the table is printed from that file as Markdown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -99,8 +100,13 @@ def mnist_reference(n: int) -> dict:
 
 
 def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
-               overrides: tuple[str, ...] = ()) -> dict | None:
-    """Train and evaluate one recipe; None when a signal stopped the run early."""
+               overrides: tuple[str, ...] = (), time_limit: float = 0.0,
+               keep: Path | None = None) -> dict | None:
+    """Train and evaluate one recipe; None when a signal stopped the run early.
+
+    With ``time_limit`` (minutes) training ends at that wall time and the row records the
+    steps it reached: a fixed device budget, spent in full. With ``keep`` the run folder
+    (samples, metrics.jsonl, the last checkpoint) is kept there instead of deleted."""
     import torch
     from sparring.config import apply_override, resolve
     from sparring.registry import load_registry
@@ -110,7 +116,7 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
     raw_base, _, kind = RECIPES[name]
     raw = json.loads(json.dumps(raw_base))
     raw.update(modality="image", seed=seed)
-    raw["trainer"] = {**raw["trainer"], "steps": steps}
+    raw["trainer"] = {**raw["trainer"], "steps": steps, "time_limit": time_limit}
     for assignment in overrides:
         apply_override(raw, assignment)
     if tiny:
@@ -119,7 +125,7 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
         if raw["generator"]["name"] == "sngan":
             raw["generator"]["min_channels"] = 8
     registry = load_registry()
-    with tempfile.TemporaryDirectory() as tmp:
+    with (contextlib.nullcontext(keep) if keep else tempfile.TemporaryDirectory()) as tmp:
         raw["out"] = str(Path(tmp) / name)
         config = resolve(raw, registry)
         config.metrics = []  # evaluated below, on the benchmark's own sample sizes
@@ -127,13 +133,16 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
         start = time.time()
         trainer.train()
         seconds = time.time() - start
-        if trainer.step < steps:  # stopped by SIGINT/SIGTERM: not the row it would claim to be
+        if trainer.stopped:  # by SIGINT/SIGTERM: not the row it would claim to be
             print(f"[{name}] stopped at step {trainer.step} of {steps}; no row recorded", file=sys.stderr)
             return None
         _, acc = load_classifier()
-        row = {"recipe": name + "".join(f" {a}" for a in overrides), "steps": steps, "seed": seed,
+        hardware = torch.cuda.get_device_name(trainer.device) if trainer.device.type == "cuda" else "cpu"
+        row = {"recipe": name + "".join(f" {a}" for a in overrides), "steps": trainer.step, "seed": seed,
                "tiny": tiny, "train_s": round(seconds, 1),
-               "device": str(trainer.device), "classifier_acc": acc}
+               "device": str(trainer.device), "hardware": hardware, "classifier_acc": acc}
+        if trainer.step < steps:
+            row["time_limit_min"] = time_limit
         if kind == "mnist":
             n = eval_samples
             generated = trainer.sample(n, seed=seed + 2)
@@ -168,10 +177,11 @@ def stacked_reference() -> dict:
     return {"modes": modes, "kl": kl}
 
 
-def read_results() -> list[dict]:
-    if not RESULTS.is_file():
+def read_results(path: Path | None = None) -> list[dict]:
+    path = path or RESULTS
+    if not path.is_file():
         return []
-    return [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def table(rows: list[dict]) -> str:
@@ -211,6 +221,11 @@ def main(argv=None) -> int:
     parser.add_argument("--table", action="store_true", help="only print the stored results")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe's key (e.g. trainer.lr_d=1e-4); kept in the row's name")
+    parser.add_argument("--time-limit", type=float, default=0.0, metavar="MIN",
+                        help="end each run's training after MIN minutes; the row records the steps reached")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results file the rows are appended to")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep each run's folder (sample grids, metrics.jsonl) under DIR/<recipe>")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from sparring.errors import SparringError
@@ -224,7 +239,7 @@ def main(argv=None) -> int:
             steps = 20 if args.quick else (args.steps or RECIPES[name][1])
             try:
                 row = run_recipe(name, steps, 200 if args.quick else args.eval_samples, args.seed, args.quick,
-                                 tuple(args.set))
+                                 tuple(args.set), args.time_limit, args.keep)
             except SparringError as err:  # a bad --set or recipe key: one line, not a traceback
                 print(f"image benchmark: {err}", file=sys.stderr)
                 return 2
@@ -232,11 +247,11 @@ def main(argv=None) -> int:
                 return 1
             print(json.dumps(row), file=sys.stderr)
             if not args.quick:
-                RESULTS.parent.mkdir(parents=True, exist_ok=True)
-                with open(RESULTS, "a", encoding="utf-8") as fh:
+                args.results.parent.mkdir(parents=True, exist_ok=True)
+                with open(args.results, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(row) + "\n")
     if not args.quick:
-        print(table(read_results()))
+        print(table(read_results(args.results)))
     return 0
 
 

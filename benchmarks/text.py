@@ -51,7 +51,8 @@ def _config(args, case: str, out: str) -> dict:
         dataset = {"name": "coco", "root": args.coco_root, "tokenizer": "word", "vocab_size": 5000, "max_len": 37}
     return {
         "modality": "text", "out": out, "device": args.device, "seed": args.seed,
-        "trainer": {"steps": args.adv_steps, "batch_size": args.batch_size, "pretrain_steps": args.pretrain_steps,
+        "trainer": {"steps": args.adv_steps, "precision": args.precision, "batch_size": args.batch_size,
+                    "pretrain_steps": args.pretrain_steps,
                     "lr_pretrain": args.lr_pretrain, "lr_g": args.lr_adv, "lr_d": args.lr_adv,
                     "betas_g": [0.9, 0.999], "betas_d": [0.9, 0.999], "loss": "rsgan", "grad_clip": 5.0,
                     "ema_halflife": 0.0, "log_every": 50, "sample_every": 10**9, "checkpoint_every": 10**9,
@@ -124,19 +125,22 @@ def run_case(args, case: str, registry) -> list:
         trainer.metrics, trainer.writer = [], None  # measured below, on more samples
         rows = reference_rows(trainer, case, args.samples)
         start = time.perf_counter()
+        trainer.deadline = start + 60 * args.mle_minutes if args.mle_minutes > 0 else None
         trainer.pretrain(None)
         mle_time = time.perf_counter() - start
+        trainer.config.trainer.pretrain_steps = trainer.pretrain_step  # where a time limit ended MLE
         mle = measure(trainer, case, args.samples)
-        rows.append((f"ours: MLE, {args.pretrain_steps} steps, {mle_time / 60:.1f} min", mle))
+        rows.append((f"ours: MLE, {trainer.pretrain_step} steps, {mle_time / 60:.1f} min", mle))
         print(f"[{case}] MLE: {json.dumps(mle)}", file=sys.stderr, flush=True)
         start = time.perf_counter()
+        trainer.deadline = start + 60 * args.adv_minutes if args.adv_minutes > 0 else None
         trainer.train()
         adv_time = time.perf_counter() - start
-        if trainer.step < trainer.config.trainer.steps:  # stopped by SIGINT/SIGTERM
+        if trainer.step < trainer.config.trainer.steps and not trainer.out_of_time:  # SIGINT/SIGTERM
             raise SystemExit(f"[{case}] stopped at step {trainer.step} of {trainer.config.trainer.steps}; "
                              "no rows printed")
         gan = measure(trainer, case, args.samples)
-        rows.append((f"ours: Gumbel GAN after it, +{args.adv_steps} adv. steps, {adv_time / 60:.1f} min", gan))
+        rows.append((f"ours: Gumbel GAN after it, +{trainer.step} adv. steps, {adv_time / 60:.1f} min", gan))
         print(f"[{case}] GAN: {json.dumps(gan)}", file=sys.stderr, flush=True)
     return rows
 
@@ -169,6 +173,12 @@ def main(argv=None) -> int:
     p.add_argument("--num-filters", type=int, default=100)
     p.add_argument("--samples", type=int, default=1000, help="generated samples measured per row")
     p.add_argument("--coco-root", default="../shared/data/coco_captions")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                   help="trainer.precision (auto: bf16 on CUDA)")
+    p.add_argument("--mle-minutes", type=float, default=0.0,
+                   help="end MLE pre-training after this many minutes (0: run every step); rows say the steps")
+    p.add_argument("--adv-minutes", type=float, default=0.0,
+                   help="end adversarial training after this many minutes (0: run every step)")
     args = p.parse_args(argv)
 
     import torch

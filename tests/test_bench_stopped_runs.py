@@ -107,3 +107,10 @@ def test_a_bad_override_is_one_line(bench, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "image benchmark: unknown config key 'trainer.nope'" in err and "Traceback" not in err
     assert not (tmp_path / "image.jsonl").exists()
+
+
+def test_a_time_limited_run_records_the_steps_it_reached(bench, monkeypatch):
+    monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
+    row = bench.run_recipe("dcgan", 10**6, 200, 0, True, time_limit=1e-4)  # 6 ms: a step or two
+    assert 1 <= row["steps"] < 10**6 and row["time_limit_min"] == 1e-4
+    assert row["fd"] > 0 and row["hardware"] == "cpu"

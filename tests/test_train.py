@@ -320,3 +320,51 @@ def test_a_cuda_index_beyond_the_machines_devices_is_a_config_error(monkeypatch)
     assert resolve_device("cuda:0") == torch.device("cuda:0")
     with pytest.raises(ConfigError, match=r"'cuda:7' but this machine has 1 CUDA device\(s\): cuda:0 to cuda:0"):
         resolve_device("cuda:7")
+
+
+def test_time_limit_ends_the_run_like_its_last_step(registry, tmp_path, tiny_toy, monkeypatch):
+    # A fake clock that advances one second per reading: the 0.2-minute limit (12 s)
+    # runs out a few steps in, whatever the machine's speed.
+    import sparring.train as train_module
+
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: float(next(ticks)))
+    raw = tiny_toy(tmp_path / "t", steps=1000, time_limit=0.2, sample_every=1000, checkpoint_every=1000)
+    trainer = Trainer(resolve(raw, registry), registry)
+    metrics = trainer.train()
+    assert 1 <= trainer.step < 12 and trainer.out_of_time and trainer.stopped is None
+    # ... and finished as the last step would: samples, a checkpoint and the evaluation.
+    assert latest_checkpoint(tmp_path / "t").name == f"step_{trainer.step:07d}.pt"
+    assert (tmp_path / "t" / "samples" / f"step_{trainer.step:07d}.png").is_file()
+    assert "modes" in metrics
+    records = [json.loads(line) for line in (tmp_path / "t" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["eval"]["modes"] == metrics["modes"]
+
+
+def test_time_limit_also_bounds_pretraining(recorder_registry, tmp_path, monkeypatch):
+    import dataclasses
+
+    import sparring.train as train_module
+
+    spec, provider = recorder_registry._specs["modality"]["line"]
+    recorder_registry._specs["modality"]["line"] = (
+        dataclasses.replace(spec, pretrain_loss=lambda G, x, y: G(torch.randn(x.shape[0], G.latent_dim), y).pow(2).mean()),
+        provider)
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: float(next(ticks)))
+    raw = {"modality": "line", "out": str(tmp_path / "p"),
+           "trainer": {"steps": 5, "batch_size": 8, "pretrain_steps": 10**6, "time_limit": 0.5,
+                       "progress": False, "conditional": "no"}}
+    trainer = Trainer(resolve(raw, recorder_registry), recorder_registry)
+    trainer.train()
+    assert 1 <= trainer.pretrain_step < 30 and trainer.step == 0
+    assert load_checkpoint(latest_checkpoint(tmp_path / "p"))["pretrain_step"] == trainer.pretrain_step
+
+
+def test_time_limit_is_refused_across_ranks(registry, tmp_path, tiny_toy, monkeypatch):
+    from sparring import distributed
+
+    monkeypatch.setattr(distributed, "init_from_env",
+                        lambda device: distributed.Context(rank=0, world=2, local_rank=0))
+    with pytest.raises(ConfigError, match="trainer.time_limit"):
+        Trainer(resolve(tiny_toy(tmp_path / "r", time_limit=1.0), registry), registry)

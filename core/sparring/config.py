@@ -51,6 +51,9 @@ class TrainerConfig:
     """The ``[trainer]`` table: everything the loop itself does."""
 
     steps: int = _f(2000, "training steps (one G update each)", min=1)
+    time_limit: float = _f(0.0, "minutes of training (pre-training included) after which the run ends as "
+                           "if trainer.steps were reached: final samples, checkpoint and evaluation "
+                           "(0: no limit)", min=0.0)
     batch_size: int = _f(64, "samples per step for D and for G", min=1)
     lr_g: float = _f(2e-4, "generator learning rate", min=0.0)
     lr_d: float = _f(2e-4, "discriminator learning rate (TTUR: may differ from lr_g)", min=0.0)

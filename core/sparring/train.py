@@ -89,6 +89,9 @@ class Trainer:
         if t.batch_size % (self.dist.world * t.grad_accum):
             raise ConfigError(f"config key 'trainer.batch_size' ({t.batch_size}) must be divisible by the "
                               f"number of ranks times trainer.grad_accum ({self.dist.world} x {t.grad_accum})")
+        if t.time_limit > 0 and self.dist.enabled:  # each rank's clock would end it at a different step
+            raise ConfigError("config key 'trainer.time_limit' works in a single process only; under torchrun "
+                              "set trainer.steps instead")
         seed_everything(config.seed)
 
         # --- specs: everything modality-specific comes from plugins ----------------
@@ -180,6 +183,9 @@ class Trainer:
         self.skipped_steps = 0
         self._bad_in_a_row = 0
         self._stop_signal = None
+        # perf_counter() time at which trainer.time_limit ends the run; set when training
+        # starts (a caller timing phases itself may set it).
+        self.deadline: float | None = None
         self.last_logs: dict = {}
         self.force_progress = False  # show the bar even when stderr is not a terminal
         self._hooks = {name: self.registry.has_impls(name) for name in (
@@ -505,7 +511,8 @@ class Trainer:
     def pretrain(self, bar) -> None:
         """Generator pre-training with the modality's loss (e.g. MLE for text)."""
         t = self.config.trainer
-        while self.pretrain_step < t.pretrain_steps and self._stop_signal is None:
+        self._start_clock()
+        while self.pretrain_step < t.pretrain_steps and self._stop_signal is None and not self.out_of_time:
             x, y = self.stream.next()
             y = y if self.num_classes is not None else None
             self.opt_pre.zero_grad(set_to_none=True)
@@ -536,10 +543,11 @@ class Trainer:
         self._call("sparring_train_start", trainer=self)
         metrics: dict = {}
         tick, steps_since = time.perf_counter(), 0
+        self._start_clock()
         try:
             if self.opt_pre is not None and self.pretrain_step < t.pretrain_steps:
                 self.pretrain(bar)
-            while self.step < t.steps and self._stop_signal is None:
+            while self.step < t.steps and self._stop_signal is None and not self.out_of_time:
                 self.last_logs = self.train_step()
                 self.step += 1
                 steps_since += 1
@@ -565,6 +573,13 @@ class Trainer:
                 print(f"\nsparring: stopped by {self._stop_signal} at step {self.step}; checkpoint "
                       f"{path}; continue with: sparring train --resume {self.run_dir}", file=sys.stderr)
                 return metrics
+            if self.step < t.steps:  # the time limit ended the run: finish it as the last step would
+                print(f"\nsparring: time limit of {t.time_limit:g} min reached at step {self.step} of "
+                      f"{t.steps}", file=sys.stderr)
+                if self.step == 0 or self.step % t.sample_every != 0:
+                    self.write_samples()
+                if self.step == 0 or self.step % t.checkpoint_every != 0:
+                    self.save_checkpoint()
             if self.metrics and t.eval_every >= 0 and self.dist.is_main:
                 metrics = self.evaluate()
             self._call("sparring_train_end", trainer=self)
@@ -579,6 +594,16 @@ class Trainer:
             if bar is not None:
                 bar.close()
             self._restore_signal_handlers(old_handlers)
+
+    def _start_clock(self) -> None:
+        limit = self.config.trainer.time_limit
+        if self.deadline is None and limit > 0:
+            self.deadline = time.perf_counter() + 60.0 * limit
+
+    @property
+    def out_of_time(self) -> bool:
+        """True once ``trainer.time_limit`` minutes have passed since training started."""
+        return self.deadline is not None and time.perf_counter() >= self.deadline
 
     @property
     def stopped(self) -> str | None:

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The quality benchmarks side by side on one lent GPU machine, for a fixed budget.
+#
+# A lent GPU comes with many CPU cores and a few minutes: one process per run, each on
+# one core and the one GPU, each run's training ended by its time limit (the rows record
+# the steps reached). Results, logs, sample grids and audio/MIDI land in $OUT/quality.tar.gz
+# (refreshed every 30 s, so a killed call still returns what finished).
+#
+#   MINUTES=5 bash benchmarks/gpu_quality.sh            # on the GPU machine
+#   DEVICE=cpu MINUTES=0.05 QUICK=1 bash benchmarks/gpu_quality.sh   # check it here
+#
+# Carried in (see /work/.library/device/README.md): .whl/ (this project's wheels and the
+# packages that machine lacks) and .devcache/ (SPARRING_CACHE: the trained classifiers,
+# the oracle, the chorale rolls, the spoken digits; coco/ holds the COCO captions split).
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+MINUTES=${MINUTES:-5}
+DEVICE=${DEVICE:-cuda}
+OUT=${OUT:-/tmp/gpu-quality-out}
+WORK=${WORK:-/tmp/gpu-quality}
+PY=${PY:-python3}
+mkdir -p "$OUT" "$WORK"
+
+if [ -d .whl ] && [ "$DEVICE" = cuda ]; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        || { echo "wheel install failed"; exit 1; }
+    export PYTHONPATH=/tmp/site
+fi
+[ -d .devcache ] && export SPARRING_CACHE="$ROOT/.devcache"
+COCO=${COCO:-$ROOT/.devcache/coco}
+[ -d "$COCO" ] || COCO=$ROOT/../shared/data/coco_captions
+export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+"$PY" -c "import torch, sparring, sparring_image, sparring_text, sparring_audio; print('torch', torch.__version__, \
+torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')" 2>&1 | tee "$WORK/env.txt"
+nvidia-smi >> "$WORK/env.txt" 2>&1
+
+# GPU runs: the whole step as one CUDA graph where the recipe allows it (n_critic 1, no
+# augmentation, g_steps 1); fp32 everywhere, as on the CPU rows; losses read every 100 steps.
+GPU=(--set trainer.precision=fp32 --set trainer.log_every=100 --set trainer.sample_every=10000)
+[ "$DEVICE" = cuda ] && GRAPH=(--set trainer.cuda_graph=true) || GRAPH=()
+[ -n "${QUICK:-}" ] && GPU+=(--set generator.channels=8 --set discriminator.channels=8 --eval-samples 200)
+DEEP=(--recipes stacked-pacdcgan2-deep --set trainer.lr_d=1e-4)
+
+image() {  # name, then benchmark arguments
+    local name=$1; shift
+    $PY benchmarks/image.py --steps 1000000 --time-limit "$MINUTES" "${GPU[@]}" "$@" \
+        --results "$WORK/image-$name.jsonl" --keep "$WORK/runs-$name" > "$WORK/$name.log" 2>&1
+}
+image deep-graph "${DEEP[@]}" "${GRAPH[@]}" &
+image deep-w64-graph "${DEEP[@]}" --set generator.channels=64 --set discriminator.channels=64 "${GRAPH[@]}" &
+image deep-128k-graph "${DEEP[@]}" --set dataset.num_samples=128000 "${GRAPH[@]}" &
+image deep-gsteps2 "${DEEP[@]}" --set trainer.g_steps=2 &
+image deep-eager "${DEEP[@]}" &
+image two-stage-graph --recipes stacked-pacdcgan2 "${GRAPH[@]}" &
+image mnist-dcgan-diffaug --recipes dcgan+diffaug &
+image mnist-sngan-ada --recipes sngan+ada &
+
+# Text: the RelGAN discriminator at the paper's size; MLE then 3,000 adversarial steps (the
+# temperature schedule spans them), each phase capped in time.
+T_MIN=$(awk "BEGIN {print $MINUTES * 0.42}")
+TEXT=(--device "$DEVICE" --precision fp32 --adv-steps 3000 --mle-minutes "$T_MIN" --adv-minutes "$T_MIN"
+      --num-rep 64 --d-embed-dim 64 --num-filters 300)
+[ -n "${QUICK:-}" ] && TEXT+=(--adv-steps 5 --pretrain-steps 5 --num-rep 2 --num-filters 8 --hidden-dim 16 --samples 50)
+$PY benchmarks/text.py --only oracle --pretrain-steps 23000 --samples 1000 "${TEXT[@]}" \
+    > "$WORK/text-oracle.log" 2>&1 &
+$PY benchmarks/text.py --only coco --pretrain-steps 20000 --embed-dim 64 --hidden-dim 256 --samples 500 \
+    --coco-root "$COCO" "${TEXT[@]}" > "$WORK/text-coco.log" 2>&1 &
+
+# Music and sound: MuseGAN on the chorales, SpecGAN on the spoken digits.
+AUDIO=(--device "$DEVICE" --precision fp32 --minutes "$MINUTES")
+[ -n "${QUICK:-}" ] && AUDIO+=(--music-channels 32 --dim 4 --music-samples 50 --audio-samples 20 --n-critic 1)
+$PY benchmarks/audio.py --only music "${AUDIO[@]}" --out "$WORK/audio-music" > "$WORK/music.log" 2>&1 &
+$PY benchmarks/audio.py --only specgan "${AUDIO[@]}" --out "$WORK/audio-specgan" > "$WORK/specgan.log" 2>&1 &
+
+pack() {  # everything but checkpoints, into one file (the device returns at most 8)
+    tar -czf "$OUT/.quality.tar.gz" -C "$WORK" --exclude='*.pt' . && mv "$OUT/.quality.tar.gz" "$OUT/quality.tar.gz"
+}
+while [ -n "$(jobs -r)" ]; do
+    sleep 30
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> "$WORK/gpu-util.txt" 2>&1
+    pack
+done
+pack
+cat "$WORK"/image-*.jsonl 2>/dev/null
+tail -n 3 "$WORK"/*.log
