@@ -74,6 +74,11 @@ RECIPES = {
                                 "discriminator": {"name": "dcgan", "depth": 4, "channels": 32},
                                 "dataset": {"name": "stacked-mnist", "num_samples": 25600},
                                 "trainer": {**_MNIST_TRAINER, "pack": 2}}, 10000, "stacked"),
+    # PacGAN's own width (64 to 512 channels) and a slower D: a GPU recipe (4x the step cost).
+    "stacked-pacdcgan2-deep-full": ({"generator": {"name": "dcgan", "depth": 4, "channels": 64},
+                                     "discriminator": {"name": "dcgan", "depth": 4, "channels": 64},
+                                     "dataset": {"name": "stacked-mnist", "num_samples": 25600},
+                                     "trainer": {**_MNIST_TRAINER, "pack": 2, "lr_d": 1e-4}}, 20000, "stacked"),
 }
 
 
