@@ -87,8 +87,9 @@ class MuseGANGenerator(nn.Module):
         h = torch.cat(parts, dim=-1).permute(0, 2, 1, 3).reshape(b * n_bars * t, 5 * d)
         h = self.project(h).view(-1, self.c0, self.t0, 1)
         h = self.shared(h)                                                  # (B*bars*tracks, c8, spb, P)
-        h = h.view(b * n_bars, t * h.shape[1], self.steps_per_bar, self.pitches)
-        h = self.private(h).view(b, n_bars, t, self.steps_per_bar, self.pitches)
+        # Conv outputs are channels-last on CUDA (trainer.channels_last): reshape, not view.
+        h = h.reshape(b * n_bars, t * h.shape[1], self.steps_per_bar, self.pitches)
+        h = self.private(h).reshape(b, n_bars, t, self.steps_per_bar, self.pitches)
         out = h.permute(0, 2, 1, 3, 4).reshape(b, t, n_bars * self.steps_per_bar, self.pitches)
         if self.binarize:  # straight-through: binary forward, tanh gradient backward
             out = out + (torch.where(out > 0, 1.0, -1.0).to(out.dtype) - out).detach()
@@ -122,7 +123,7 @@ class MuseGANDiscriminator(nn.Module):
 
     def forward(self, x, y=None):
         b, g, steps, pitches = x.shape
-        chroma = (x + 1).view(b, g, steps, self.octaves, 12).sum(3) / self.octaves - 1
+        chroma = (x + 1).reshape(b, g, steps, self.octaves, 12).sum(3) / self.octaves - 1
         ch = self.chroma(chroma).expand(-1, -1, -1, self.octaves)
         h = torch.cat([self.pitch_time(x), self.time_pitch(x), ch], dim=1)
         return self.head(self.merge(h).flatten(1)).squeeze(1)

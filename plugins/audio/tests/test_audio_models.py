@@ -43,8 +43,10 @@ def test_phase_shuffle_shifts_within_bounds_and_is_off_in_eval():
     assert torch.equal(ps(x), x)
 
 
-@pytest.mark.parametrize("model,item", [("wavegan", (1, 16384)), ("specgan", (1, 128, 128))])
-def test_a_few_training_steps(tmp_path, model, item):
+@pytest.mark.parametrize("model,item,channels_last", [("wavegan", (1, 16384), "no"),
+                                                     ("specgan", (1, 128, 128), "no"),
+                                                     ("specgan", (1, 128, 128), "yes")])
+def test_a_few_training_steps(tmp_path, model, item, channels_last):
     import numpy as np
     import soundfile as sf
 
@@ -58,7 +60,8 @@ def test_a_few_training_steps(tmp_path, model, item):
            "generator": {"name": model, "latent_dim": 8, "dim": 2},
            "discriminator": {"name": model, "dim": 2},
            "dataset": {"name": "wav-folder", "path": str(data)},
-           "trainer": {"steps": 2, "batch_size": 2, "n_samples": 2, "eval_samples": 4, "progress": False}}
+           "trainer": {"steps": 2, "batch_size": 2, "n_samples": 2, "eval_samples": 4, "progress": False,
+                       "channels_last": channels_last}}
     trainer = Trainer(resolve(raw, registry), registry)
     assert trainer.dataset.tensors[0].shape[1:] == item  # "auto" picked the representation
     metrics = trainer.train()

@@ -47,11 +47,12 @@ def test_per_track_latent_changes_only_that_track():
     assert changed[3] > 1e-4 and changed[:3].max() == 0
 
 
-def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales):
+@pytest.mark.parametrize("channels_last", ["no", "yes"])  # yes: the layout CUDA runs get by default
+def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last):
     registry = load_registry()
     raw = {"modality": "music", "out": str(tmp_path / "run"),
            "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
-                       "n_critic": 1, "progress": False},
+                       "n_critic": 1, "progress": False, "channels_last": channels_last},
            "generator": {"latent_per_part": 4, "channels": 32},
            "discriminator": {"channels": 8},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}

@@ -136,6 +136,18 @@ def test_a_few_training_steps(tmp_path, dims, generator, discriminator, loss):
     assert logits_of(trainer.D(trainer.sample(4), None)).shape[0] == 4
 
 
+@pytest.mark.parametrize("dims, generator, discriminator", [
+    (2, {"name": "monai-generator", "latent_dim": 8, "channels": [8, 4], "num_res_units": 0},
+     {"name": "monai-patch", "num_layers": 2, "channels": 4}),
+    (2, {"name": "medical-dcgan", "latent_dim": 8, "channels": 4}, {"name": "medical-dcgan", "channels": 4}),
+])
+def test_two_dimensional_models_train_channels_last(tmp_path, dims, generator, discriminator):
+    """The memory layout CUDA runs get by default (trainer.channels_last = auto)."""
+    trainer, before, _ = _run(tmp_path, dims, generator, discriminator, channels_last="yes")
+    assert trainer.step == 3 and trainer.skipped_steps == 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters()))
+
+
 @pytest.mark.parametrize("dims, discriminator", [
     (2, {"name": "monai-patch", "num_layers": 2, "channels": 4}),
     (3, {"name": "monai-multiscale-patch", "num_d": 2, "num_layers": 1, "channels": 4}),
