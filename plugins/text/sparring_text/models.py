@@ -145,9 +145,13 @@ class RelGANDiscriminator(nn.Module):
     def forward(self, x, y=None):
         n, length, _ = x.shape
         emb = self.embed(x).view(n, length, self.num_rep, self.embed_dim)
-        emb = emb.permute(0, 2, 1, 3).reshape(n * self.num_rep, 1, length, self.embed_dim)
+        # (n * rep, embed, length): each (f, embed) filter is a 1-D convolution over time
+        # with the embedding as channels; the same numbers as the 2-D form, about twice
+        # as fast (the Conv2d modules stay, so checkpoints keep their shapes).
+        emb = emb.permute(0, 2, 3, 1).reshape(n * self.num_rep, self.embed_dim, length)
         if length < self.min_len:  # shorter than the widest filter: pad the time axis
-            emb = F.pad(emb, (0, 0, 0, self.min_len - length))
-        pooled = [F.relu(conv(emb)).squeeze(3).amax(dim=2) for conv in self.convs]
+            emb = F.pad(emb, (0, self.min_len - length))
+        pooled = [F.relu(F.conv1d(emb, conv.weight.squeeze(1).transpose(1, 2), conv.bias)).amax(dim=2)
+                  for conv in self.convs]
         h = self.dropout(self.highway(torch.cat(pooled, dim=1)))
         return self.logit(F.relu(self.feature(h))).view(n, self.num_rep)
