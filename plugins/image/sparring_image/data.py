@@ -51,7 +51,8 @@ class TensorImageDataset(torch.utils.data.Dataset):
                 f"num_classes={self.num_classes})")
 
 
-def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, C, H, W) images in [-1, 1] to ``size`` x ``size``, bilinear (antialiased when shrinking)."""
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     if size < 4:
@@ -99,7 +100,7 @@ def mnist_arrays(split: str = "all") -> tuple[torch.Tensor, torch.Tensor]:
 
 def build_mnist(cfg) -> TensorImageDataset:
     x, y = mnist_arrays(cfg.split)
-    x = _channels(_resize(x, cfg.size), cfg.channels)
+    x = _channels(resize_images(x, cfg.size), cfg.channels)
     return TensorImageDataset(x, y if cfg.labels else None, 10, name=f"mnist[{cfg.split}]")
 
 
@@ -120,7 +121,7 @@ def build_stacked_mnist(cfg) -> TensorImageDataset:
     if cfg.num_samples < 1:
         raise ConfigError(f"stacked-mnist num_samples must be positive, got {cfg.num_samples}")
     x, y = mnist_arrays(cfg.split)
-    x = _resize(x, cfg.size)
+    x = resize_images(x, cfg.size)
     gen = torch.Generator().manual_seed(int(cfg.seed))
     idx = torch.randint(0, x.shape[0], (cfg.num_samples, 3), generator=gen)
     images = x[idx.reshape(-1)].view(cfg.num_samples, 3, cfg.size, cfg.size)
