@@ -574,8 +574,8 @@ class Trainer:
                       f"{path}; continue with: sparring train --resume {self.run_dir}", file=sys.stderr)
                 return metrics
             if self.step < t.steps:  # the time limit ended the run: finish it as the last step would
-                print(f"\nsparring: time limit of {t.time_limit:g} min reached at step {self.step} of "
-                      f"{t.steps}", file=sys.stderr)
+                limit = f"of {t.time_limit:g} min " if t.time_limit > 0 else ""
+                print(f"\nsparring: time limit {limit}reached at step {self.step} of {t.steps}", file=sys.stderr)
                 if self.step == 0 or self.step % t.sample_every != 0:
                     self.write_samples()
                 if self.step == 0 or self.step % t.checkpoint_every != 0:
