@@ -15,6 +15,8 @@ real Stacked MNIST sample and the published rows. Goal: 1,000 modes, KL <= 0.1.
     python benchmarks/image.py                    # every recipe (GPU: hours on CPU)
     python benchmarks/image.py --recipes dcgan --steps 3000
     python benchmarks/image.py --table            # print the stored results
+    python benchmarks/image.py --recipes stacked-pacdcgan2-deep-full --steps 1000000 \
+        --time-limit 2.5 --set trainer.cuda_graph=true   # a GPU row: 2.5 minutes of steps
 
 Each finished run is appended to ``benchmarks/results/image.jsonl``, keyed by
 recipe and steps; the table is printed from that file as Markdown.
