@@ -39,15 +39,18 @@ GOAL_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes")
 PAPER = {"wavegan": 4.67 / 9.18, "specgan": 6.03 / 9.18}
 
 
-def _train(raw: dict, run_dir: Path):
-    """A finished run's trainer (resumed from its last checkpoint) or a freshly trained one."""
+def _train(raw: dict, run_dir: Path, overrides: list[str] = ()):
+    """A finished run's trainer (resumed from its last checkpoint) or a freshly trained one;
+    ``overrides`` are ``KEY=VALUE`` settings applied over the benchmark's own."""
     from sparring.checkpoint import latest_checkpoint
-    from sparring.config import resolve
+    from sparring.config import apply_override, resolve
     from sparring.registry import load_registry
     from sparring.train import Trainer
 
     registry = load_registry()
-    raw = {**raw, "out": str(run_dir)}
+    raw = json.loads(json.dumps({**raw, "out": str(run_dir)}))
+    for assignment in overrides:
+        apply_override(raw, assignment)
     resume = latest_checkpoint(run_dir) is not None
     trainer = Trainer(resolve(raw, registry), registry, resume=resume)
     start = time.time()
@@ -55,6 +58,9 @@ def _train(raw: dict, run_dir: Path):
         trainer.config.trainer.eval_samples = 2  # the benchmark evaluates below
         trainer.metrics = []
         trainer.train()
+        if trainer.step < trainer.config.trainer.steps and not trainer.out_of_time:  # SIGINT/SIGTERM
+            raise SystemExit(f"[{run_dir.name}] stopped at step {trainer.step} of {trainer.config.trainer.steps}; "
+                             f"no rows (the same command continues it from its checkpoint)")
     return trainer, time.time() - start
 
 
@@ -77,7 +83,7 @@ def run_music(args) -> dict:
                        "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 1000,
                        "checkpoint_every": 100, "n_samples": 8, "log_every": 20},
            "generator": {"channels": args.music_channels}, "discriminator": {"channels": args.music_channels // 2}}
-    trainer, seconds = _train(raw, args.out / "music")
+    trainer, seconds = _train(raw, args.out / "music", args.set)
     ds = trainer.dataset
     generated = trainer.real_to_d(trainer.sample(args.music_samples, seed=1))
     gen = music_metrics.musegan_metrics(generated, ds.steps_per_bar, ds.lowest_pitch)
@@ -85,7 +91,7 @@ def run_music(args) -> dict:
     paths = trainer.write_samples(4, args.out / "music" / "benchmark_samples")
     return {"part": "music", "steps": trainer.step, "train_seconds": seconds, "samples": args.music_samples,
             "segments": int(ds.segments.shape[0]), "generated": gen, "data": data,
-            "device": _hardware(trainer), "torch_threads": torch.get_num_threads(),
+            "device": _hardware(trainer), "torch_threads": torch.get_num_threads(), "overrides": list(args.set),
             "files": [str(p) for p in paths]}
 
 
@@ -102,7 +108,7 @@ def run_digits(args, model: str) -> dict:
                        "n_critic": args.n_critic, "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.5, 0.9],
                        "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 1000,
                        "checkpoint_every": 100, "n_samples": 8, "log_every": 20}}
-    trainer, seconds = _train(raw, args.out / model)
+    trainer, seconds = _train(raw, args.out / model, args.set)
     ds = trainer.dataset
     n = min(args.audio_samples, len(ds.waveforms) // 2)
     generated = trainer.sample(n, seed=1)
@@ -111,7 +117,7 @@ def run_digits(args, model: str) -> dict:
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
               "generated": audio_metrics.digit_metrics(generated, real[:n], ds),
               "real": audio_metrics.digit_metrics(real[n:2 * n], real[:n], ds),
-              "device": _hardware(trainer)}
+              "device": _hardware(trainer), "overrides": list(args.set)}
     if model == "specgan":
         resynth = spectral.invert(ds.items[order[n:2 * n]], ds.spec_mean, ds.spec_std)
         result["real_griffin_lim"] = audio_metrics.digit_metrics(resynth, real[n:2 * n], None)
@@ -128,7 +134,8 @@ def table(out: Path) -> str:
     if "music" in results:
         r = results["music"]
         lines += [f"Music: MuseGAN on {r['segments']} chorale segments, {r['steps']} steps "
-                  f"({r['train_seconds'] / 60:.0f} min on {r['device']}), {r['samples']} generated phrases",
+                  f"({r['train_seconds'] / 60:.0f} min on {r['device']}), {r['samples']} generated phrases"
+                  + "".join(f", {a}" for a in r.get("overrides", [])),
                   "", "| metric | generated | training data | relative gap | goal |", "|---|---|---|---|---|"]
         for k in MUSIC_KEYS:
             g, d = r["generated"][k], r["data"][k]
@@ -173,11 +180,19 @@ def main(argv=None) -> int:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="trainer.precision (auto: bf16 on CUDA)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of the runs' configuration (e.g. trainer.loss=wasserstein)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.table:
+        from sparring.errors import SparringError
+
         for part in args.only or ("music", "wavegan", "specgan"):
-            result = run_music(args) if part == "music" else run_digits(args, part)
+            try:
+                result = run_music(args) if part == "music" else run_digits(args, part)
+            except SparringError as err:  # a bad --set key or value: one line, not a traceback
+                print(f"audio benchmark: {err}", file=sys.stderr)
+                return 2
             (args.out / f"{part}.json").write_text(json.dumps(result, indent=2) + "\n")
             print(f"{part}: done in {result['train_seconds']:.0f}s", file=sys.stderr)
     print(table(args.out))

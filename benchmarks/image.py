@@ -108,15 +108,18 @@ def mnist_reference(n: int) -> dict:
 
 def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
                overrides: tuple[str, ...] = (), time_limit: float = 0.0,
-               keep: Path | None = None) -> dict | None:
+               keep: Path | None = None, resume: bool = False) -> dict | None:
     """Train and evaluate one recipe; None when a signal stopped the run early.
 
     With ``time_limit`` (minutes) training ends at that wall time and the row records the
     steps it reached: a fixed device budget, spent in full. With ``keep`` the run folder
-    (samples, metrics.jsonl, the last checkpoint) is kept there instead of deleted."""
+    (samples, metrics.jsonl, the last checkpoint) is kept there instead of deleted; with
+    ``resume`` too, a run already there continues from its last checkpoint (``steps`` is the
+    total), so a CPU run can be lengthened a session at a time."""
     import torch
     from sparring.config import apply_override, resolve
     from sparring.registry import load_registry
+    from sparring.checkpoint import latest_checkpoint
     from sparring.train import Trainer
     from sparring_image.metrics import feature_metrics, load_classifier, mode_labels, mode_statistics
 
@@ -136,7 +139,9 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
         raw["out"] = str(Path(tmp) / name)
         config = resolve(raw, registry)
         config.metrics = []  # evaluated below, on the benchmark's own sample sizes
-        trainer = Trainer(config, registry)
+        resuming = resume and latest_checkpoint(Path(config.out)) is not None
+        trainer = Trainer(config, registry, resume=resuming)
+        first_step = trainer.step
         start = time.time()
         trainer.train()
         seconds = time.time() - start
@@ -150,6 +155,8 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
                "device": str(trainer.device), "hardware": hardware, "classifier_acc": acc}
         if trainer.step < steps:
             row["time_limit_min"] = time_limit
+        if first_step:
+            row["resumed_from"] = first_step  # train_s is this leg's time only
         if kind == "mnist":
             n = eval_samples
             generated = trainer.sample(n, seed=seed + 2)
@@ -271,7 +278,11 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="results file the rows are appended to")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep each run's folder (sample grids, metrics.jsonl) under DIR/<recipe>")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --keep: continue a run kept there from its last checkpoint (--steps is the total)")
     args = parser.parse_args(argv)
+    if args.resume and not args.keep:
+        parser.error("--resume needs --keep DIR (the folder the run was kept in)")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from sparring.errors import SparringError
 
@@ -284,7 +295,7 @@ def main(argv=None) -> int:
             steps = 20 if args.quick else (args.steps or RECIPES[name][1])
             try:
                 row = run_recipe(name, steps, 200 if args.quick else args.eval_samples, args.seed, args.quick,
-                                 tuple(args.set), args.time_limit, args.keep)
+                                 tuple(args.set), args.time_limit, args.keep, args.resume)
             except SparringError as err:  # a bad --set or recipe key: one line, not a traceback
                 print(f"image benchmark: {err}", file=sys.stderr)
                 return 2

@@ -1,5 +1,5 @@
 """Benchmark scripts: a run that a signal stopped early records no row (image, medical,
-text); the image benchmark's --set overrides reach the run and name its row."""
+text, audio); the image and audio benchmarks' --set overrides reach the run."""
 from __future__ import annotations
 
 import importlib.util
@@ -59,10 +59,13 @@ def test_a_run_stopped_early_writes_no_row(bench, tmp_path, monkeypatch, capsys)
 @pytest.mark.parametrize("name, argv", [
     ("medical", ["--quick", "--settings", "2d-slices", "--eval-samples", "4"]),
     ("text", ["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "5", "--samples", "8"]),
+    ("audio", ["--only", "music", "--music-steps", "2", "--music-channels", "32", "--music-samples", "8"]),
 ])
 def test_other_benchmarks_refuse_a_stopped_run(name, argv, tmp_path, monkeypatch):
     """A run that a signal ends before its last step (here: before its first) is no row."""
-    pytest.importorskip(f"sparring_{name}")
+    pytest.importorskip("sparring_audio" if name == "audio" else f"sparring_{name}")
+    if name == "audio":
+        argv = argv + ["--out", str(tmp_path / "audio")]
     import sparring.train
 
     module = _load(name)
@@ -72,6 +75,7 @@ def test_other_benchmarks_refuse_a_stopped_run(name, argv, tmp_path, monkeypatch
     with pytest.raises(SystemExit, match=r"stopped at step 0 of \d+; no rows"):
         module.main(argv)
     assert not (tmp_path / "results.jsonl").exists()
+    assert not (tmp_path / "audio" / "music.json").exists()
 
 
 class _Seen:
@@ -122,3 +126,34 @@ def test_fd500_scores_real_digits_through_the_recipes_own_resize(bench):
     row = bench.run_recipe("sngan", 2, 500, 0, True)
     assert 0.5 < row["fd500_heldout"] < 2.0
     assert row["fd500"] > row["fd500_heldout"]  # two steps of training are far from the data
+
+
+def test_a_kept_run_resumes_where_it_stopped(bench, tmp_path, monkeypatch):
+    monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
+    first = bench.run_recipe("dcgan", 3, 200, 0, True, keep=tmp_path)
+    assert first["steps"] == 3 and "resumed_from" not in first
+    assert (tmp_path / "dcgan" / "checkpoints").is_dir()
+    second = bench.run_recipe("dcgan", 5, 200, 0, True, keep=tmp_path, resume=True)
+    assert second["steps"] == 5 and second["resumed_from"] == 3
+    fresh = bench.run_recipe("dcgan", 2, 200, 0, True, keep=tmp_path / "other", resume=True)
+    assert fresh["steps"] == 2 and "resumed_from" not in fresh  # nothing to resume: starts anew
+
+
+def test_resume_needs_keep(bench, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--recipes", "dcgan", "--resume"])
+    assert exit_info.value.code == 2 and "--resume needs --keep" in capsys.readouterr().err
+
+
+def test_an_audio_override_reaches_the_run_and_a_bad_one_is_one_line(tmp_path, capsys):
+    pytest.importorskip("sparring_audio")
+    audio = _load("audio")
+    argv = ["--only", "music", "--music-steps", "2", "--music-channels", "32", "--music-samples", "8",
+            "--out", str(tmp_path)]
+    assert audio.main(argv + ["--set", "trainer.nope=1"]) == 2
+    err = capsys.readouterr().err
+    assert "audio benchmark: unknown config key 'trainer.nope'" in err and "Traceback" not in err
+    assert audio.main(argv + ["--set", "trainer.loss=wasserstein"]) == 0
+    config = (tmp_path / "music" / "config.toml").read_text()
+    assert 'loss = "wasserstein"' in config
+    assert "trainer.loss=wasserstein" in capsys.readouterr().out  # the table names the override
