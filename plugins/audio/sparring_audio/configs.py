@@ -65,13 +65,17 @@ class MuseGANGeneratorConfig:
     per-track layers (grouped convolutions) finish it; tanh output. ``binarize`` true
     makes the output exactly -1/1 in the forward pass with the tanh's gradient in the
     backward pass (BinaryMuseGAN's straight-through estimator): otherwise D can tell
-    real binary rolls from G's in-between values at a glance.
+    real binary rolls from G's in-between values at a glance. ``monophonic`` true gives
+    each track one pitch or a rest per step (a softmax over them, one-hot forward with the
+    softmax's gradient backward), as in the chorales' four voices; ``binarize`` then has
+    nothing to do.
     """
 
     latent_per_part: int = 32
     channels: int = 256
     steps_per_bar: int = 16
     binarize: bool = True
+    monophonic: bool = False
 
 
 @dataclass

@@ -68,6 +68,9 @@ class MuseGANGenerator(nn.Module):
         g = tracks * c8
         self.private = nn.Sequential(nn.Conv2d(g, g, 3, padding=1, groups=tracks), nn.BatchNorm2d(g), nn.ReLU(),
                                      nn.Conv2d(g, tracks, 1, groups=tracks), nn.Tanh())
+        # Monophonic voices: a rest logit per track and step beside the pitch logits.
+        self.monophonic = bool(cfg.monophonic)
+        self.rest = nn.Conv2d(g, tracks, (1, self.pitches), groups=tracks) if self.monophonic else None
 
     def split_latent(self, z):
         """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
@@ -89,11 +92,28 @@ class MuseGANGenerator(nn.Module):
         h = self.shared(h)                                                  # (B*bars*tracks, c8, spb, P)
         # Conv outputs are channels-last on CUDA (trainer.channels_last): reshape, not view.
         h = h.reshape(b * n_bars, t * h.shape[1], self.steps_per_bar, self.pitches)
+        if self.monophonic:
+            return self._one_note_per_step(h, b)
         h = self.private(h).reshape(b, n_bars, t, self.steps_per_bar, self.pitches)
-        out = h.permute(0, 2, 1, 3, 4).reshape(b, t, n_bars * self.steps_per_bar, self.pitches)
+        out = self._tracks_first(h, b)
         if self.binarize:  # straight-through: binary forward, tanh gradient backward
             out = out + (torch.where(out > 0, 1.0, -1.0).to(out.dtype) - out).detach()
         return out
+
+    def _tracks_first(self, h, b):
+        """(B, bars, tracks, steps_per_bar, P) -> (B, tracks, bars * steps_per_bar, P)."""
+        return h.permute(0, 2, 1, 3, 4).reshape(b, self.tracks, self.bars * self.steps_per_bar, h.shape[-1])
+
+    def _one_note_per_step(self, h, b):
+        """Each track sounds one pitch or rests at every step: a softmax over the pitches
+        and a rest, one-hot in the forward pass and the softmax's gradient backward."""
+        features = self.private[:3](h)
+        logits = torch.cat([self.private[3](features), self.rest(features)], dim=-1)
+        logits = self._tracks_first(logits.reshape(b, self.bars, self.tracks, self.steps_per_bar, -1), b)
+        soft = logits.float().softmax(-1)
+        hard = nn.functional.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
+        choice = hard + (soft - soft.detach())  # exactly one-hot: soft - soft is 0
+        return (2 * choice[..., :self.pitches] - 1).to(logits.dtype)
 
 
 class MuseGANDiscriminator(nn.Module):

@@ -34,6 +34,23 @@ def test_shapes_latent_split_and_packing():
         MuseGANGenerator(TINY_G, DataInfo((4, 60, 48)))
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_monophonic_tracks_play_one_pitch_or_rest_per_step(channels_last):
+    info = DataInfo((4, 32, 24))
+    G = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True), info)
+    if channels_last:
+        G = G.to(memory_format=torch.channels_last)
+    x = G(torch.randn(16, G.latent_dim))
+    assert x.shape == (16, 4, 32, 24) and set(x.unique().tolist()) == {-1.0, 1.0}
+    assert (x > 0).sum(-1).max() == 1  # at most one pitch per track and step
+    (x * torch.randn_like(x)).sum().backward()  # straight-through: the softmax's gradient
+    assert G.rest.weight.grad.abs().sum() > 0 and G.project[0].weight.grad.abs().sum() > 0
+    assert MuseGANDiscriminator(TINY_D, info)(x).shape == (16,)
+    with torch.no_grad():
+        G.rest.bias.fill_(100.0)  # the rest wins everywhere: silence
+    assert (G(torch.randn(2, G.latent_dim)) == -1).all()
+
+
 def test_per_track_latent_changes_only_that_track():
     info = DataInfo((4, 32, 24))
     G = MuseGANGenerator(TINY_G, info).eval()
