@@ -68,7 +68,8 @@ class MuseGANGeneratorConfig:
     real binary rolls from G's in-between values at a glance. ``monophonic`` true gives
     each track one pitch or a rest per step (a softmax over them, one-hot forward with the
     softmax's gradient backward), as in the chorales' four voices; ``binarize`` then has
-    nothing to do.
+    nothing to do. ``time_upsample`` doubles the bar's steps twice by ``transposed``
+    convolutions (MuseGAN's) or by ``nearest`` repetition and a 3-step convolution.
     """
 
     latent_per_part: int = 32
@@ -76,6 +77,7 @@ class MuseGANGeneratorConfig:
     steps_per_bar: int = 16
     binarize: bool = True
     monophonic: bool = False
+    time_upsample: str = "transposed"
 
 
 @dataclass

@@ -57,11 +57,22 @@ class MuseGANGenerator(nn.Module):
         def up(cin, cout, kernel, stride):
             return [nn.ConvTranspose2d(cin, cout, kernel, stride), nn.BatchNorm2d(cout), nn.ReLU()]
 
+        def twice_as_long(cin, cout):
+            if cfg.time_upsample == "transposed":
+                return up(cin, cout, (2, 1), (2, 1))
+            # Repeat each step, then mix neighbours: no per-step-parity pattern, which a
+            # stride-2 transposed convolution stamps on every other sixteenth.
+            return [nn.Upsample(scale_factor=(2, 1), mode="nearest"), nn.Conv2d(cin, cout, (3, 1), padding=(1, 0)),
+                    nn.BatchNorm2d(cout), nn.ReLU()]
+
+        if cfg.time_upsample not in ("transposed", "nearest"):
+            raise ConfigError(f"generator.time_upsample must be 'transposed' or 'nearest', got '{cfg.time_upsample}'")
+
         self.c0, self.t0 = c, spb // 4
         self.project = nn.Sequential(nn.Linear(5 * d, c * self.t0), nn.BatchNorm1d(c * self.t0), nn.ReLU())
         # Shared bar generator: time (x2, x2), then octaves, then the 12 pitch classes
         # of every octave (pitch = 12 * octave + class).
-        self.shared = nn.Sequential(*up(c, c // 2, (2, 1), (2, 1)), *up(c // 2, c // 4, (2, 1), (2, 1)),
+        self.shared = nn.Sequential(*twice_as_long(c, c // 2), *twice_as_long(c // 2, c // 4),
                                     *up(c // 4, c // 4, (1, octaves), (1, 1)),
                                     *up(c // 4, c8, (1, 12), (1, 12)))
         # Private per-track layers as grouped convolutions (one group per track).

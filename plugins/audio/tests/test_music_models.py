@@ -51,6 +51,15 @@ def test_monophonic_tracks_play_one_pitch_or_rest_per_step(channels_last):
     assert (G(torch.randn(2, G.latent_dim)) == -1).all()
 
 
+def test_nearest_time_upsampling_and_a_bad_choice():
+    info = DataInfo((4, 32, 24))
+    G = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, time_upsample="nearest"), info)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) and m.stride[0] == 2 for m in G.modules())
+    assert G(torch.randn(3, G.latent_dim)).shape == (3, 4, 32, 24)
+    with pytest.raises(ConfigError, match="time_upsample must be 'transposed' or 'nearest', got 'cubic'"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, time_upsample="cubic"), info)
+
+
 def test_per_track_latent_changes_only_that_track():
     info = DataInfo((4, 32, 24))
     G = MuseGANGenerator(TINY_G, info).eval()
