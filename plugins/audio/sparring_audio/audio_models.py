@@ -16,7 +16,7 @@ WAVE_LENGTH, SPEC_SIZE = 16384, 128
 
 
 def _expect(info: DataInfo, shape: tuple, model: str, hint: str) -> None:
-    channels = info.shape[0] // max(info.pack, 1) if info.shape else 0
+    channels = info.shape[0] if info.shape else 0  # one sample's shape: packing adds D's input channels
     if tuple(info.shape[1:]) != shape[1:] or channels != shape[0]:
         raise ConfigError(f"{model} needs samples shaped {shape}, got {tuple(info.shape)}; {hint}")
 

@@ -12,15 +12,15 @@ from sparring.errors import ConfigError
 from sparring.specs import DataInfo
 
 
-def _grid(info: DataInfo, steps_per_bar: int, pack: int = 1) -> tuple[int, int, int, int]:
-    """(tracks, bars, steps_per_bar, octaves) of D's input shape, checked."""
+def _grid(info: DataInfo, steps_per_bar: int) -> tuple[int, int, int, int]:
+    """(tracks, bars, steps_per_bar, octaves) of one sample, checked."""
     if len(info.shape) != 3:
         raise ConfigError(f"MuseGAN models need samples shaped (tracks, steps, pitches), got {info.shape}")
     channels, steps, pitches = info.shape
     if steps_per_bar % 4 or steps % steps_per_bar or pitches % 12:
         raise ConfigError(f"MuseGAN models need steps ({steps}) a multiple of steps_per_bar "
                           f"({steps_per_bar}, itself a multiple of 4) and pitches ({pitches}) a multiple of 12")
-    return channels // pack, steps // steps_per_bar, steps_per_bar, pitches // 12
+    return channels, steps // steps_per_bar, steps_per_bar, pitches // 12
 
 
 class TemporalGenerator(nn.Module):
@@ -133,8 +133,8 @@ class MuseGANDiscriminator(nn.Module):
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
-        tracks, bars, spb, octaves = _grid(info, cfg.steps_per_bar, info.pack)
-        g = tracks * info.pack
+        tracks, bars, spb, octaves = _grid(info, cfg.steps_per_bar)
+        g = tracks * info.pack  # packed samples arrive as extra tracks
         c = cfg.channels
         if c < 8 or c % 2:
             raise ConfigError(f"discriminator.channels must be even and >= 8, got {c}")

@@ -16,7 +16,7 @@ def test_wavegan_shapes_and_packing():
     G = WaveGANGenerator(WaveGANGeneratorConfig(latent_dim=8, dim=2), DataInfo((1, 16384)))
     x = G(torch.randn(3, 8))
     assert x.shape == (3, 1, 16384) and x.abs().max() <= 1
-    D = WaveGANDiscriminator(WaveGANDiscriminatorConfig(dim=2), DataInfo((2, 16384), pack=2))
+    D = WaveGANDiscriminator(WaveGANDiscriminatorConfig(dim=2), DataInfo((1, 16384), pack=2))
     assert D(torch.cat([x[:2], x[1:]], 1)).shape == (2,)
     with pytest.raises(ConfigError, match=r"wavegan needs samples shaped \(1, 16384\), got \(1, 128, 128\)"):
         WaveGANGenerator(WaveGANGeneratorConfig(dim=2), DataInfo((1, 128, 128)))
@@ -43,10 +43,11 @@ def test_phase_shuffle_shifts_within_bounds_and_is_off_in_eval():
     assert torch.equal(ps(x), x)
 
 
-@pytest.mark.parametrize("model,item,channels_last", [("wavegan", (1, 16384), "no"),
-                                                     ("specgan", (1, 128, 128), "no"),
-                                                     ("specgan", (1, 128, 128), "yes")])
-def test_a_few_training_steps(tmp_path, model, item, channels_last):
+@pytest.mark.parametrize("model,item,channels_last,pack", [("wavegan", (1, 16384), "no", 1),
+                                                          ("wavegan", (1, 16384), "no", 2),
+                                                          ("specgan", (1, 128, 128), "no", 2),
+                                                          ("specgan", (1, 128, 128), "yes", 1)])
+def test_a_few_training_steps(tmp_path, model, item, channels_last, pack):
     import numpy as np
     import soundfile as sf
 
@@ -60,8 +61,8 @@ def test_a_few_training_steps(tmp_path, model, item, channels_last):
            "generator": {"name": model, "latent_dim": 8, "dim": 2},
            "discriminator": {"name": model, "dim": 2},
            "dataset": {"name": "wav-folder", "path": str(data)},
-           "trainer": {"steps": 2, "batch_size": 2, "n_samples": 2, "eval_samples": 4, "progress": False,
-                       "channels_last": channels_last}}
+           "trainer": {"steps": 2, "batch_size": 2 * pack, "n_samples": 2, "eval_samples": 4, "progress": False,
+                       "channels_last": channels_last, "pack": pack}}
     trainer = Trainer(resolve(raw, registry), registry)
     assert trainer.dataset.tensors[0].shape[1:] == item  # "auto" picked the representation
     metrics = trainer.train()

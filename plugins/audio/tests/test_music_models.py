@@ -28,7 +28,7 @@ def test_shapes_latent_split_and_packing():
     soft = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, binarize=False), info)
     assert len(soft(torch.randn(3, soft.latent_dim)).unique()) > 2
     assert D(x).shape == (3,)
-    packed = MuseGANDiscriminator(TINY_D, DataInfo((8, 64, 48), pack=2))
+    packed = MuseGANDiscriminator(TINY_D, DataInfo((4, 64, 48), pack=2))  # one sample's shape
     assert packed(torch.cat([x[:2], x[1:]], 1)).shape == (2,)
     with pytest.raises(ConfigError, match=r"steps \(60\) a multiple of steps_per_bar"):
         MuseGANGenerator(TINY_G, DataInfo((4, 60, 48)))
@@ -73,12 +73,13 @@ def test_per_track_latent_changes_only_that_track():
     assert changed[3] > 1e-4 and changed[:3].max() == 0
 
 
-@pytest.mark.parametrize("channels_last", ["no", "yes"])  # yes: the layout CUDA runs get by default
-def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last):
+# yes: the layout CUDA runs get by default; pack 2: D reads two phrases' tracks at once
+@pytest.mark.parametrize("channels_last,pack", [("no", 1), ("yes", 1), ("no", 2)])
+def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last, pack):
     registry = load_registry()
     raw = {"modality": "music", "out": str(tmp_path / "run"),
            "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
-                       "n_critic": 1, "progress": False, "channels_last": channels_last},
+                       "n_critic": 1, "progress": False, "channels_last": channels_last, "pack": pack},
            "generator": {"latent_per_part": 4, "channels": 32},
            "discriminator": {"channels": 8},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
