@@ -3,6 +3,7 @@ text, audio); the image and audio benchmarks' --set overrides reach the run."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,14 @@ def test_an_audio_override_reaches_the_run_and_a_bad_one_is_one_line(tmp_path, c
     config = (tmp_path / "music" / "config.toml").read_text()
     assert 'loss = "wasserstein"' in config
     assert "trainer.loss=wasserstein" in capsys.readouterr().out  # the table names the override
+
+
+def test_the_text_benchmark_times_its_first_adversarial_step(capsys):
+    """A slow first step (kernel selection on a GPU) shows apart from the phase's total."""
+    pytest.importorskip("sparring_text")
+    text = _load("text")
+    assert text.main(["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "3", "--samples", "8",
+                      "--num-filters", "8", "--num-rep", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"\[oracle\] first adversarial step: \d+\.\d\d s; all 3: \d+\.\d s", err)
+    assert "+3 adv. steps" in out
