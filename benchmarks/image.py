@@ -117,9 +117,9 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
     ``resume`` too, a run already there continues from its last checkpoint (``steps`` is the
     total), so a CPU run can be lengthened a session at a time."""
     import torch
+    from sparring.checkpoint import latest_checkpoint
     from sparring.config import apply_override, resolve
     from sparring.registry import load_registry
-    from sparring.checkpoint import latest_checkpoint
     from sparring.train import Trainer
     from sparring_image.metrics import feature_metrics, load_classifier, mode_labels, mode_statistics
 
