@@ -39,7 +39,7 @@ GOAL_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes")
 PAPER = {"wavegan": 4.67 / 9.18, "specgan": 6.03 / 9.18}
 
 
-def _train(raw: dict, run_dir: Path, overrides: list[str] = ()):
+def _train(raw: dict, run_dir: Path, overrides: tuple[str, ...] | list[str] = ()):
     """A finished run's trainer (resumed from its last checkpoint) or a freshly trained one;
     ``overrides`` are ``KEY=VALUE`` settings applied over the benchmark's own."""
     from sparring.checkpoint import latest_checkpoint

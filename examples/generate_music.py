@@ -39,13 +39,16 @@ def load_or_train(run: Path, steps: int, device: str, seed: int, tiny: bool = Fa
         raw.setdefault("trainer", {})["steps"] = max(steps, raw["trainer"].get("steps", 0))
         trainer = Trainer(resolve(raw, registry), registry, resume=True)
     else:
+        # One note per voice, nearest time upsampling, two phrases per D input, WGAN-GP:
+        # the most musical recipe of the CPU trials in docs/benchmarks.md.
+        voices = {"monophonic": True, "time_upsample": "nearest"}
         raw = {"modality": "music", "out": str(run), "seed": seed, "device": device,
-               "generator": {"channels": 64}, "discriminator": {"channels": 32},
-               "trainer": {"steps": steps, "batch_size": 32, "loss": "hinge", "betas_g": [0.5, 0.9],
-                           "betas_d": [0.5, 0.9], "ema_halflife": 2000.0, "sample_every": 250,
-                           "n_samples": 8, "eval_samples": 500}}
+               "generator": {"channels": 64, **voices}, "discriminator": {"channels": 32},
+               "trainer": {"steps": steps, "batch_size": 32, "loss": "wasserstein", "regularizer": "gp",
+                           "pack": 2, "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9], "ema_halflife": 2000.0,
+                           "sample_every": 250, "n_samples": 8, "eval_samples": 500}}
         if tiny:  # two chorales, small models, no evaluation: seconds on one core
-            raw["generator"], raw["discriminator"] = {"channels": 32}, {"channels": 8}
+            raw["generator"], raw["discriminator"] = {"channels": 32, **voices}, {"channels": 8}
             raw["dataset"] = {"max_chorales": 2, "workers": 1}
             raw["trainer"].update(batch_size=8, eval_every=-1, n_samples=2)
         trainer = Trainer(resolve(raw, registry), registry)
