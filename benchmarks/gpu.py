@@ -67,6 +67,14 @@ COMPILE_ROWS = [
 ]
 DEFAULTS = "sparring defaults (auto)"
 GRAPHED = "sparring defaults + cuda_graph"
+# torch.compile's fused kernels (default mode) replayed inside the whole-step graph: the
+# graph removes the host, compile cuts the memory-bound elementwise and norm kernels that
+# dominate once the batch is large.
+COMPILED_GRAPH = "defaults + compile + cuda_graph"
+# The graph without channels-last: at large batches the layout decides which cuDNN
+# kernels (and batch-norm kernels) run.
+GRAPHED_NCHW = "bf16 + cuda_graph, NCHW"
+TABLE_VARIANTS = (DEFAULTS, GRAPHED, GRAPHED_NCHW, COMPILED_GRAPH)
 
 
 @dataclasses.dataclass
@@ -299,8 +307,9 @@ class Bench:
 
 
 def markdown(bench: Bench, batches: list[int]) -> str:
-    lines = ["| model | batch | plain fp32 eager | sparring defaults | + cuda_graph | best / plain | MFU (best) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| model | batch | plain fp32 eager | sparring defaults | + cuda_graph | + cuda_graph, NCHW "
+             "| + compile + cuda_graph | best / plain | MFU (best) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for model in MODELS:
         for batch in batches:
             rows = {r["variant"]: r for r in bench.results
@@ -308,10 +317,11 @@ def markdown(bench: Bench, batches: list[int]) -> str:
             plain = rows.get("plain fp32 eager")
             if plain is None:
                 continue
-            ours = [rows[v] for v in (DEFAULTS, GRAPHED) if v in rows]
+            ours = [rows[v] for v in TABLE_VARIANTS if v in rows]
             best = max(ours, key=lambda r: r["samples_per_s"]) if ours else None
             cell = lambda v: f"{rows[v]['samples_per_s']:,.0f}" if v in rows else "-"  # noqa: E731
-            lines.append(f"| {model} | {batch} | {plain['samples_per_s']:,.0f} | {cell(DEFAULTS)} | {cell(GRAPHED)} | "
+            lines.append(f"| {model} | {batch} | {plain['samples_per_s']:,.0f} | "
+                         + "".join(f"{cell(v)} | " for v in TABLE_VARIANTS)
                          + (f"{best['samples_per_s'] / plain['samples_per_s']:.2f}x | {100 * best.get('mfu', 0):.1f}% |"
                             if best else "- | - |"))
     return "\n".join(lines)
@@ -328,6 +338,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="narrow models, few steps: checks the script")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     parser.add_argument("--no-graph", action="store_true", help="skip the CUDA graph rows")
+    parser.add_argument("--no-ablation", action="store_true", help="skip the one-option-at-a-time ablation and the compile-instead-of-graph rows")
+    parser.add_argument("--models", default=",".join(MODELS), help="models of the main table")
     parser.add_argument("--json", help="write every measurement here as it comes")
     args = parser.parse_args()
     if args.tiny:
@@ -348,24 +360,40 @@ def main() -> None:
 
     cuda = device.type == "cuda"
     graphs = cuda and not args.no_graph
-    print(f"\nAblation, DCGAN-64 at batch {args.ablation_batch}: each row adds one option", flush=True)
-    model, batch = "DCGAN-64", args.ablation_batch
-    bench.measure(model, batch, "plain fp32 eager", None)
     keys: dict = {}
-    for variant, extra in ABLATION:
+    for _, extra in ABLATION:
         keys = {**keys, **extra}
-        if graphs or not keys.get("cuda_graph"):
-            bench.measure(model, batch, variant, dict(keys))
+    if not args.no_ablation:
+        print(f"\nAblation, DCGAN-64 at batch {args.ablation_batch}: each row adds one option", flush=True)
+        model, batch = "DCGAN-64", args.ablation_batch
+        bench.measure(model, batch, "plain fp32 eager", None)
+        keys = {}
+        for variant, extra in ABLATION:
+            keys = {**keys, **extra}
+            if graphs or not keys.get("cuda_graph"):
+                bench.measure(model, batch, variant, dict(keys))
     print("\nMain table: plain fp32 eager loop vs sparring's fast path", flush=True)
     fused_keys = {k: v for k, v in keys.items() if k != "cuda_graph"}
-    for model in MODELS:
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        sys.exit(f"benchmarks/gpu.py: unknown model(s) {', '.join(unknown)} in --models; known: {', '.join(MODELS)}")
+    for model in models:
         for batch in batches:
             bench.measure(model, batch, "plain fp32 eager", None)
             # On CUDA the defaults are the ablation's bf16 + channels-last + fused row.
             bench.measure(model, batch, DEFAULTS, {}, same_as=ABLATION[3][0] if cuda else "")
             if graphs:
                 bench.measure(model, batch, GRAPHED, {"cuda_graph": True}, same_as=ABLATION[4][0])
-    if not args.no_compile:
+                if batch >= 256:
+                    bench.measure(model, batch, GRAPHED_NCHW, {"cuda_graph": True, "channels_last": "no"})
+    if graphs and not args.no_compile:
+        # Last, largest batches first (where the GPU work dominates): compiling costs tens of
+        # seconds a row, so the budget cuts these first.
+        for batch in sorted(batches, reverse=True):
+            for model in models:
+                bench.measure(model, batch, COMPILED_GRAPH, {"cuda_graph": True, "compile": True})
+    if not args.no_compile and not args.no_ablation:
         print(f"\nAlternatives to the whole-step graph, DCGAN-64 at batch {args.ablation_batch}", flush=True)
         for variant, extra in COMPILE_ROWS:
             if cuda or extra.get("compile_mode") != "reduce-overhead":

@@ -118,7 +118,16 @@ def test_lazy_nan_guard_stops_at_the_log_step_with_the_state_kept(recorder_regis
     ({"finite_check": "log"}, "trainer.finite_check.*fused"),
     ({"compile_mode": "fastest"}, "trainer.compile_mode"),
     ({"cuda_graph": True}, "trainer.cuda_graph.*CUDA device.*finite_check"),
+    ({"cuda_graph": True, "compile": True, "compile_mode": "reduce-overhead"},
+     "trainer.cuda_graph.*trainer.compile_mode = \"default\""),
 ])
 def test_fast_path_options_that_cannot_apply_are_clear_errors(registry, tmp_path, tiny_toy, trainer_keys, match):
     with pytest.raises(ConfigError, match=match):
         build(registry, tiny_toy(tmp_path / "r", **trainer_keys))
+
+
+def test_cuda_graph_combines_with_compile_in_its_default_mode(registry, tmp_path, tiny_toy):
+    # Only the CPU is missing here: compile in default mode is not among the graph's needs.
+    with pytest.raises(ConfigError) as err:
+        build(registry, tiny_toy(tmp_path / "r", cuda_graph=True, compile=True))
+    assert "CUDA device" in str(err.value) and "compile" not in str(err.value)

@@ -257,7 +257,9 @@ class Trainer:
                  (t.g_steps == 1, "trainer.g_steps = 1"),
                  (self.regularizer is None or t.reg_interval == 1, "no lazy penalty (trainer.reg_interval 1)"),
                  (self.augment is None, "no augmentation"),
-                 (not t.compile, "trainer.compile off (compile_mode reduce-overhead graphs compiled code)"),
+                 (not (t.compile and t.compile_mode != "default"),
+                  "trainer.compile_mode = \"default\" when compiling (the other modes make CUDA graphs "
+                  "of their own)"),
                  (t.lr_schedule == "constant", "trainer.lr_schedule = \"constant\" (the graph holds the rate)"),
                  (not self.dist.enabled, "a single process")]
         missing = [what for ok, what in needs if not ok]
