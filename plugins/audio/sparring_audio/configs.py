@@ -70,6 +70,9 @@ class MuseGANGeneratorConfig:
     softmax's gradient backward), as in the chorales' four voices; ``binarize`` then has
     nothing to do. ``time_upsample`` doubles the bar's steps twice by ``transposed``
     convolutions (MuseGAN's) or by ``nearest`` repetition and a 3-step convolution.
+    ``note_grid`` (with ``monophonic``) makes each track's choice once per that many
+    steps, held over them (its logits averaged over the group): 2 puts notes on an
+    eighth-note grid of a sixteenth-note roll, as the chorales' voices mostly move.
     """
 
     latent_per_part: int = 32
@@ -78,6 +81,7 @@ class MuseGANGeneratorConfig:
     binarize: bool = True
     monophonic: bool = False
     time_upsample: str = "transposed"
+    note_grid: int = 1
 
 
 @dataclass

@@ -82,6 +82,13 @@ class MuseGANGenerator(nn.Module):
         # Monophonic voices: a rest logit per track and step beside the pitch logits.
         self.monophonic = bool(cfg.monophonic)
         self.rest = nn.Conv2d(g, tracks, (1, self.pitches), groups=tracks) if self.monophonic else None
+        self.note_grid = int(cfg.note_grid)
+        if self.note_grid < 1 or spb % self.note_grid:
+            raise ConfigError(f"generator.note_grid must be a positive divisor of steps_per_bar ({spb}), "
+                              f"got {cfg.note_grid}")
+        if self.note_grid > 1 and not self.monophonic:
+            raise ConfigError("generator.note_grid > 1 needs generator.monophonic = true "
+                              "(it holds each voice's one note per step over the grid)")
 
     def split_latent(self, z):
         """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
@@ -121,9 +128,14 @@ class MuseGANGenerator(nn.Module):
         features = self.private[:3](h)
         logits = torch.cat([self.private[3](features), self.rest(features)], dim=-1)
         logits = self._tracks_first(logits.reshape(b, self.bars, self.tracks, self.steps_per_bar, -1), b)
+        k = self.note_grid
+        if k > 1:  # one choice per k steps, from the group's mean logits
+            logits = logits.reshape(b, self.tracks, -1, k, logits.shape[-1]).mean(3)
         soft = logits.float().softmax(-1)
         hard = nn.functional.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
         choice = hard + (soft - soft.detach())  # exactly one-hot: soft - soft is 0
+        if k > 1:
+            choice = choice.repeat_interleave(k, dim=2)
         return (2 * choice[..., :self.pitches] - 1).to(logits.dtype)
 
 

@@ -51,6 +51,22 @@ def test_monophonic_tracks_play_one_pitch_or_rest_per_step(channels_last):
     assert (G(torch.randn(2, G.latent_dim)) == -1).all()
 
 
+def test_note_grid_holds_each_choice_over_its_steps():
+    info = DataInfo((4, 32, 24))
+    cfg = MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2)
+    G = MuseGANGenerator(cfg, info)
+    x = G(torch.randn(16, G.latent_dim))
+    assert x.shape == (16, 4, 32, 24) and (x > 0).sum(-1).max() == 1
+    assert torch.equal(x[:, :, 0::2], x[:, :, 1::2])  # steps 2k and 2k+1 always agree
+    assert not torch.equal(x[:, :, 1:-1:2], x[:, :, 2::2])  # but notes still change on the grid
+    (x * torch.randn_like(x)).sum().backward()
+    assert G.rest.weight.grad.abs().sum() > 0 and G.project[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="note_grid must be a positive divisor of steps_per_bar"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=3), info)
+    with pytest.raises(ConfigError, match="note_grid > 1 needs generator.monophonic"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, note_grid=2), info)
+
+
 def test_nearest_time_upsampling_and_a_bad_choice():
     info = DataInfo((4, 32, 24))
     G = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, time_upsample="nearest"), info)
