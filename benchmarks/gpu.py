@@ -26,6 +26,7 @@ import dataclasses
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -170,6 +171,37 @@ def time_sparring(model, batch, args, tmp: Path, keys: dict) -> dict:
     return result
 
 
+def time_sparring_isolated(model, batch, args, keys: dict) -> dict:
+    """``time_sparring`` in a child process killed after ``--row-timeout`` seconds.
+
+    For the compile rows: compilation can take minutes, and a trainer stops on SIGTERM
+    only between steps, so one slow option could otherwise spend a whole GPU lease."""
+    spec = {"model": model, "batch": batch, "keys": keys, "device": args.device, "tiny": args.tiny,
+            "warmup": args.warmup, "timed": args.timed}
+    try:
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--one-row", json.dumps(spec)],
+                              capture_output=True, text=True, timeout=args.row_timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {args.row_timeout:g} s (--row-timeout; its process was killed)"}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"row process exited {proc.returncode}: {tail[:200]}"}
+    return json.loads(lines[-1])
+
+
+def one_row(spec_json: str) -> None:
+    """The child side of ``time_sparring_isolated``: time one row, print it as JSON."""
+    spec = json.loads(spec_json)
+    args = argparse.Namespace(device=spec["device"], tiny=spec["tiny"], warmup=spec["warmup"], timed=spec["timed"])
+    if torch.device(args.device).type == "cpu":
+        torch.set_num_threads(1)
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        row = time_sparring(spec["model"], spec["batch"], args, Path(tmp), spec["keys"])
+    print(json.dumps(row), flush=True)
+
+
 def check_no_sync(trainer) -> str:
     """On CUDA, run two steps with torch's sync debugger set to raise on any host sync."""
     if trainer.device.type != "cuda":
@@ -262,6 +294,8 @@ class Bench:
                 if keys is None:
                     row = time_plain(model, batch, self.args, Path(tmp))
                     self.flops[model, batch] = row["flops_per_step"]
+                elif keys.get("compile") and self.args.row_timeout > 0:
+                    row = time_sparring_isolated(model, batch, self.args, keys)
                 else:
                     row = time_sparring(model, batch, self.args, Path(tmp), keys)
             except Exception as exc:  # one failing option must not cost the other rows
@@ -340,8 +374,14 @@ def main() -> None:
     parser.add_argument("--no-graph", action="store_true", help="skip the CUDA graph rows")
     parser.add_argument("--no-ablation", action="store_true", help="skip the one-option-at-a-time ablation and the compile-instead-of-graph rows")
     parser.add_argument("--models", default=",".join(MODELS), help="models of the main table")
+    parser.add_argument("--row-timeout", type=float, default=240,
+                        help="seconds after which a compile row's process is killed (0: no separate process)")
     parser.add_argument("--json", help="write every measurement here as it comes")
+    parser.add_argument("--one-row", help=argparse.SUPPRESS)  # internal: the child of a compile row
     args = parser.parse_args()
+    if args.one_row:
+        one_row(args.one_row)
+        return
     if args.tiny:
         args.warmup, args.timed = min(args.warmup, 3), min(args.timed, 4)
     batches = [int(b) for b in args.batches.split(",")]

@@ -27,3 +27,25 @@ def test_gpu_benchmark_script_runs_on_the_cpu_and_writes_its_rows(tmp_path):
     fused = rows[("DCGAN-64", 8, "+ fused Adam, no host sync")]
     assert fused["fused"] and fused["lazy_finite"] and fused["precision"] == "bf16"
     assert "| DCGAN-64 | 8 |" in proc.stdout  # the markdown table
+
+
+def test_a_row_in_its_own_process_reports_its_numbers():
+    spec = {"model": "DCGAN-64", "batch": 4, "keys": {}, "device": "cpu", "tiny": True, "warmup": 1, "timed": 2}
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--one-row", json.dumps(spec)], capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert row["samples_per_s"] > 0 and row["precision"] == "fp32" and not row["compile"]
+
+
+def test_a_compile_row_past_its_timeout_is_killed_and_the_table_still_prints(tmp_path):
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", "--tiny", "--models", "DCGAN-64",
+                           "--batches", "8", "--ablation-batch", "8", "--row-timeout", "0.5", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    compiled = rows["+ torch.compile (instead of the graph)"]
+    assert "timed out after 0.5 s" in compiled["error"]
+    assert rows["sparring defaults (auto)"]["samples_per_s"] > 0
+    assert "| DCGAN-64 | 8 |" in proc.stdout
