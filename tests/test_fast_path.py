@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from sparring import hookimpl
 from sparring.checkpoint import latest_checkpoint, load_checkpoint
 from sparring.config import resolve
 from sparring.errors import ConfigError, TrainingDiverged
+from sparring.registry import load_registry
+from sparring.specs import AugmentationSpec
 from sparring.train import Trainer
 
 LAZY = {"fused_optimizer": "yes", "finite_check": "log"}
@@ -131,3 +134,32 @@ def test_cuda_graph_combines_with_compile_in_its_default_mode(registry, tmp_path
     with pytest.raises(ConfigError) as err:
         build(registry, tiny_toy(tmp_path / "r", cuda_graph=True, compile=True))
     assert "CUDA device" in str(err.value) and "compile" not in str(err.value)
+
+
+class _Augmentations:
+    """A throwaway plugin: one augmentation that says it is graph-safe, one that does not."""
+
+    @staticmethod
+    def _noisy(cfg):
+        return lambda x: x + 0.01 * torch.randn_like(x)
+
+    @hookimpl
+    def sparring_augmentations(self):
+        safe = self._noisy
+        yield AugmentationSpec("noise-unsafe", None, build=self._noisy)
+        yield AugmentationSpec("noise-safe", None, build=lambda cfg: type("Safe", (), {
+            "graph_safe": True, "__call__": lambda self, x: safe(cfg)(x)})())
+
+
+def test_cuda_graph_takes_n_critic_g_steps_and_a_graph_safe_augmentation(tmp_path, tiny_toy):
+    # On the CPU only the device is missing from the graph's needs: n_critic 2, g_steps 2 and
+    # a graph-safe augmentation are allowed; an augmentation that does not say so is named.
+    registry = load_registry(extra_plugins=[("augs", _Augmentations())])
+    for name, named in (("noise-safe", False), ("noise-unsafe", True)):
+        raw = tiny_toy(tmp_path / name, cuda_graph=True, n_critic=2, g_steps=2, **LAZY)
+        raw["augment"] = {"name": name}
+        with pytest.raises(ConfigError) as err:
+            build(registry, raw)
+        message = str(err.value)
+        assert "CUDA device" in message and "n_critic" not in message and "g_steps" not in message
+        assert ("graph_safe ('noise-unsafe'" in message) == named, message

@@ -86,7 +86,7 @@ class TrainerConfig:
                            choices=("default", "reduce-overhead", "max-autotune"))
     cuda_graph: bool = _f(False, "capture each step (D and G updates) as one CUDA graph and replay it: "
                           "for small models bound by kernel launches; needs CUDA, the lazy finite check, "
-                          "n_critic 1, no lazy penalty interval, no augmentation; combines with compile "
+                          "no lazy penalty interval, a graph_safe augmentation if any; combines with compile "
                           "in its default mode (the compiled kernels replayed in the graph)")
     channels_last: str = _f("auto", "channels-last memory format for image-shaped (C, H, W) data: "
                             "auto (on CUDA), yes, no", choices=("auto", "yes", "no"))

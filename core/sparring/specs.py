@@ -124,8 +124,10 @@ class AugmentationSpec:
 
     ``build(cfg) -> callable`` returns ``aug(x) -> x``. If the object has
     ``update(real_logits)`` the loop calls it after each D step (adaptive probability),
-    and ``state_dict`` / ``load_state_dict`` make it resume exactly. ``modality`` is
-    None for augmentations that apply to any tensor.
+    and ``state_dict`` / ``load_state_dict`` make it resume exactly. An object with
+    ``graph_safe = True`` may run inside ``trainer.cuda_graph``'s captured step: it reads
+    nothing back to the host and keeps any changing state in tensors updated in place.
+    ``modality`` is None for augmentations that apply to any tensor.
     """
 
     name: str

@@ -253,10 +253,9 @@ class Trainer:
             return None
         needs = [(self.device.type == "cuda", "a CUDA device"),
                  (self.lazy_finite, "trainer.finite_check = \"log\" (a fused optimiser, no fp16)"),
-                 (t.n_critic == 1, "trainer.n_critic = 1"),
-                 (t.g_steps == 1, "trainer.g_steps = 1"),
                  (self.regularizer is None or t.reg_interval == 1, "no lazy penalty (trainer.reg_interval 1)"),
-                 (self.augment is None, "no augmentation"),
+                 (self.augment is None or getattr(self.augment, "graph_safe", False),
+                  f"an augmentation that is graph_safe ('{self.config.augment.name}' does not say so)"),
                  (not (t.compile and t.compile_mode != "default"),
                   "trainer.compile_mode = \"default\" when compiling (the other modes make CUDA graphs "
                   "of their own)"),
@@ -478,8 +477,9 @@ class Trainer:
             self._set_learning_rates()
         finite = True  # a bool, or a device tensor under the lazy check (no sync here)
         if self.graphs is not None:
-            x_real, y_real = self.stream.next()
-            d_logs, g_logs = self.graphs.step(x_real, y_real if self.num_classes is not None else None)
+            batches = [self.stream.next() for _ in range(t.n_critic)]
+            labelled = self.num_classes is not None
+            d_logs, g_logs = self.graphs.step([(x, y if labelled else None) for x, y in batches])
             finite, g_finite = d_logs.pop("finite"), g_logs.pop("finite")
         else:
             for _ in range(t.n_critic):

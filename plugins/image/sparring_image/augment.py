@@ -13,6 +13,11 @@ Adversarial Networks with Limited Data"): the loop calls :meth:`update` with D's
 on real images after each D step; every ``interval`` calls the overfitting heuristic
 ``r_t = E[sign(D(real))]`` is compared with ``target`` and ``p`` moves up (D too sure
 of the reals: overfitting) or down by ``images / (ada_kimg * 1000)``.
+
+The adaptive state (``p``, the running sign sum, the call count) lives in tensors on the
+training device and is updated with tensor operations only: no host sync in the step
+(the GPU keeps running ahead of Python), and the whole update can be captured in a CUDA
+graph (``graph_safe``). ``p`` and ``rt`` read as floats when asked for.
 """
 from __future__ import annotations
 
@@ -88,12 +93,21 @@ class DiffAugment:
         self.cfg = cfg
         self.ops = ops
         self.adaptive = bool(cfg.adaptive)
-        self.p = float(cfg.p_init if self.adaptive else cfg.p)
-        self.rt = 0.0  # last measured E[sign(D(real))]
-        self._sign_sum = 0.0
-        self._sign_count = 0
-        self._images = 0
-        self._calls = 0
+        self._fixed_p = float(cfg.p)
+        # [p, rt, sign sum, sign count, images, calls]: float64, moved to the logits' device.
+        self._state = torch.tensor([float(cfg.p_init), 0.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+
+    graph_safe = True  # no host reads, no Python state that changes per step
+
+    @property
+    def p(self) -> float:
+        """The probability of each transform now (a host read when adaptive)."""
+        return float(self._state[0]) if self.adaptive else self._fixed_p
+
+    @property
+    def rt(self) -> float:
+        """The last measured E[sign(D(real))] (adaptive only; 0 before the first adjustment)."""
+        return float(self._state[1])
 
     def _apply(self, op: str, x: torch.Tensor) -> torch.Tensor:
         if op == "color":
@@ -103,16 +117,27 @@ class DiffAugment:
         return augment_cutout(x, self.cfg.cutout_ratio)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.p <= 0.0 or not self.ops:
+        if not self.ops:
             return x
+        if self.adaptive:  # p on the device: every transform drawn, kept per sample (no sync)
+            p = self._on(x.device)[0]
+        else:
+            p = self._fixed_p
+            if p <= 0.0:
+                return x
         for op in self.ops:
             augmented = self._apply(op, x)
-            if self.p >= 1.0:
+            if not self.adaptive and p >= 1.0:
                 x = augmented
             else:
-                keep = _per_sample(x) >= self.p
+                keep = _per_sample(x) >= p
                 x = torch.where(keep, x, augmented)
         return x
+
+    def _on(self, device) -> torch.Tensor:
+        if self._state.device != torch.device(device):
+            self._state = self._state.to(device)
+        return self._state
 
     # -- ADA ------------------------------------------------------------------------
 
@@ -121,29 +146,33 @@ class DiffAugment:
         if not self.adaptive:
             return
         logits = logits_of(real_logits).detach()
-        self._sign_sum += float(torch.sign(logits).sum())
-        self._sign_count += logits.numel()
-        self._images += int(logits.shape[0]) if logits.ndim else 1
-        self._calls += 1
-        if self._calls % self.cfg.interval:
-            return
-        self.rt = self._sign_sum / max(self._sign_count, 1)
-        step = self._images / (self.cfg.ada_kimg * 1000.0)
-        direction = 1.0 if self.rt > self.cfg.target else -1.0
-        self.p = min(max(self.p + direction * step, 0.0), float(self.cfg.p_max))
-        self._sign_sum, self._sign_count, self._images = 0.0, 0, 0
+        s = self._on(logits.device)
+        p, rt, sign_sum, count, images, calls = s.unbind()
+        # In place, in the same tensor each time: a captured graph replays this update.
+        sign_sum.add_(torch.sign(logits).sum().to(s.dtype))
+        count.add_(logits.numel())
+        images.add_(int(logits.shape[0]) if logits.ndim else 1)
+        calls.add_(1)
+        due = torch.remainder(calls, self.cfg.interval) == 0
+        measured = sign_sum / count.clamp(min=1)
+        direction = torch.where(measured > self.cfg.target, 1.0, -1.0).to(s.dtype)
+        moved = (p + direction * images / (self.cfg.ada_kimg * 1000.0)).clamp(0.0, float(self.cfg.p_max))
+        p.copy_(torch.where(due, moved, p))
+        rt.copy_(torch.where(due, measured, rt))
+        for running in (sign_sum, count, images):
+            running.mul_((~due).to(s.dtype))  # reset after an adjustment
 
     def state_dict(self) -> dict:
-        return {"p": self.p, "rt": self.rt, "sign_sum": self._sign_sum,
-                "sign_count": self._sign_count, "images": self._images, "calls": self._calls}
+        p, rt, sign_sum, count, images, calls = self._state.tolist()
+        return {"p": p if self.adaptive else self._fixed_p, "rt": rt, "sign_sum": sign_sum,
+                "sign_count": int(count), "images": int(images), "calls": int(calls)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.p = float(state["p"])
-        self.rt = float(state.get("rt", 0.0))
-        self._sign_sum = float(state.get("sign_sum", 0.0))
-        self._sign_count = int(state.get("sign_count", 0))
-        self._images = int(state.get("images", 0))
-        self._calls = int(state.get("calls", 0))
+        values = [float(state["p"]), float(state.get("rt", 0.0)), float(state.get("sign_sum", 0.0)),
+                  float(state.get("sign_count", 0)), float(state.get("images", 0)), float(state.get("calls", 0))]
+        if not self.adaptive:
+            self._fixed_p = values[0]
+        self._state.copy_(torch.tensor(values, dtype=torch.float64))
 
     def __repr__(self):
         mode = f"adaptive p={self.p:.3f} target={self.cfg.target}" if self.adaptive else f"p={self.p}"

@@ -104,3 +104,31 @@ def test_bad_config():
         DiffAugment(DiffAugmentConfig(policy="color,rotate"))
     with pytest.raises(ConfigError, match="p"):
         DiffAugment(DiffAugmentConfig(p=1.5))
+
+
+def test_ada_on_tensors_matches_the_float_bookkeeping_it_replaced():
+    # The rule as plain Python floats (what ADA's paper describes), beside the tensor state
+    # that the loop updates without reading it back.
+    cfg = ADAConfig(interval=3, ada_kimg=0.5, p_init=0.2, target=0.6)
+    aug = DiffAugment(cfg)
+    p, sign_sum, count, images, calls = 0.2, 0.0, 0, 0, 0
+    g = torch.Generator().manual_seed(1)
+    for i in range(40):
+        logits = torch.randn(16, generator=g) + (1.5 if i < 20 else -1.5)
+        aug.update(logits)
+        sign_sum += float(torch.sign(logits).sum())
+        count, images, calls = count + 16, images + 16, calls + 1
+        if calls % cfg.interval == 0:
+            rt = sign_sum / count
+            p = min(max(p + (1.0 if rt > cfg.target else -1.0) * images / (cfg.ada_kimg * 1000), 0.0), cfg.p_max)
+            sign_sum, count, images = 0.0, 0, 0
+        assert aug.p == pytest.approx(p, abs=1e-12)
+    assert isinstance(aug._state, torch.Tensor) and aug.graph_safe
+
+
+def test_adaptive_augmentation_reads_p_from_the_device_state():
+    aug = DiffAugment(ADAConfig(policy="cutout", p_init=0.0))
+    x = torch.ones(200, 1, 8, 8)
+    assert torch.equal(aug(x), x)  # p = 0: every sample kept as it was
+    aug.load_state_dict({**aug.state_dict(), "p": 1.0})
+    assert (aug(x) != x).flatten(1).any(dim=1).all()  # p = 1: every sample cut
