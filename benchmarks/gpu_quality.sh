@@ -39,8 +39,8 @@ export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')" 2>&1 | tee "$WORK/env.txt"
 nvidia-smi >> "$WORK/env.txt" 2>&1
 
-# GPU runs: the whole step as one CUDA graph where the recipe allows it (n_critic 1, no
-# augmentation, g_steps 1); fp32 everywhere, as on the CPU rows; losses read every 100 steps.
+# GPU runs: the whole step as one CUDA graph where named (GRAPH); fp32 everywhere, as on
+# the CPU rows; losses read every 100 steps.
 GPU=(--set trainer.precision=fp32 --set trainer.log_every=100 --set trainer.sample_every=10000)
 [ "$DEVICE" = cuda ] && GRAPH=(--set trainer.cuda_graph=true) || GRAPH=()
 [ -n "${QUICK:-}" ] && GPU+=(--set generator.channels=8 --set discriminator.channels=8 --eval-samples 200)
@@ -63,6 +63,9 @@ image deep-eager "${DEEP[@]}" &
 image two-stage-graph --recipes stacked-pacdcgan2 "${GRAPH[@]}" &
 image mnist-dcgan-diffaug --recipes dcgan+diffaug &
 image mnist-sngan-ada --recipes sngan+ada &
+# The same as one CUDA graph a step (its two D updates and ADA captured): eager, this
+# recipe is bound by the host (about 70 ms a step on an H200).
+image mnist-sngan-ada-graph --recipes sngan+ada "${GRAPH[@]}" &
 
 # Text: the RelGAN discriminator at the paper's size; MLE then 3,000 adversarial steps (the
 # temperature schedule spans them), each phase capped in time.
