@@ -7,6 +7,12 @@ its ``u``/``v`` buffers in place inside the forward; compiled, the graph saves t
 buffers for backward, and D's second call in a step (real, then fake) overwrites what the
 first call's backward still needs. Here the power iteration runs outside the graph and
 sigma uses its fresh iterates, which nothing mutates afterwards.
+
+Inside a compiled module that eager step is a graph break at every normalised layer, and
+the code after each break is recompiled per weight shape. ``compile_with_spectral_norm``
+avoids both: it advances every layer's power iteration eagerly before each call of the
+compiled module (``advance_spectral_norms``) and the compiled forward only reads the
+fresh iterates, so D compiles as one graph with the same numbers.
 """
 from __future__ import annotations
 
@@ -34,6 +40,8 @@ class SpectralNorm(nn.Module):
             u, v = self._iterate(mat, 15)  # start from a good estimate, as torch does
             self._u.copy_(u)
             self._v.copy_(v)
+        self.advanced_outside = False  # set by compile_with_spectral_norm
+        self._fresh_u = self._fresh_v = None
 
     def _iterate(self, mat: torch.Tensor, n: int):
         u, v = self._u, self._v
@@ -52,14 +60,62 @@ class SpectralNorm(nn.Module):
         self._v.copy_(v)
         return u, v
 
+    @torch.no_grad()
+    def advance(self, weight: torch.Tensor) -> None:
+        """The next forward's power iteration, run now (eagerly); that forward reads it."""
+        u, v = self._iterate(weight.detach().flatten(1), self.n_power_iterations)
+        self._u.copy_(u)
+        self._v.copy_(v)
+        self._fresh_u, self._fresh_v = u, v  # new tensors each time: never mutated later
+
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         mat = weight.flatten(1)
-        if self.training:
+        if self.training and self.advanced_outside and self._fresh_u is not None:
+            u, v = self._fresh_u, self._fresh_v
+        elif self.training:
             u, v = self._update(mat)
         else:
             u, v = self._u.clone(), self._v.clone()
         sigma = torch.dot(u, torch.mv(mat, v))
         return weight / sigma
+
+
+def _spectral_norms(module: nn.Module):
+    """(SpectralNorm, the weight it normalises) for every normalised layer in ``module``."""
+    for m in module.modules():
+        if parametrize.is_parametrized(m):
+            for plist in m.parametrizations.values():
+                for p in plist:
+                    if isinstance(p, SpectralNorm):
+                        yield p, plist.original
+
+
+def advance_spectral_norms(module: nn.Module) -> None:
+    """Advance the power iteration of every spectrally normalised layer in ``module``."""
+    for sn, weight in _spectral_norms(module):
+        sn.advance(weight)
+
+
+class compile_with_spectral_norm:  # noqa: N801 (used like torch.compile)
+    """``torch.compile(module)``, with spectral norm's power iteration kept out of the graph.
+
+    Each training-mode call first advances every layer's iteration eagerly, then runs the
+    compiled module, whose spectral norms read those iterates: one graph, no breaks, and the
+    numbers of an eager call. A module without spectral norm is compiled as it is.
+    """
+
+    def __init__(self, module: nn.Module, **compile_kwargs):
+        self.module = module
+        self.normalised = list(_spectral_norms(module))
+        for sn, _ in self.normalised:
+            sn.advanced_outside = True
+        self.compiled = torch.compile(module, **compile_kwargs)
+
+    def __call__(self, *args, **kwargs):
+        if self.module.training:
+            for sn, weight in self.normalised:
+                sn.advance(weight)
+        return self.compiled(*args, **kwargs)
 
 
 def spectral_norm(module: nn.Module, name: str = "weight", n_power_iterations: int = 1,

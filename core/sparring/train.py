@@ -29,6 +29,7 @@ from .config import NONE, RunConfig, to_toml
 from .data import BatchStream
 from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
+from .layers import compile_with_spectral_norm
 from .losses import feature_matching_loss
 from .outputs import logits_of, split_output
 from .schedules import lr_factor
@@ -137,8 +138,9 @@ class Trainer:
         distributed.broadcast_parameters(self.D, self.dist)
         self.ema = EMA(self.G, t.ema_halflife, t.ema_rampup) if t.ema_halflife > 0 else None
         mode = None if t.compile_mode == "default" else t.compile_mode
-        self.G_train = torch.compile(self.G, mode=mode) if t.compile else self.G
-        self.D_train = torch.compile(self.D, mode=mode) if t.compile else self.D
+        # Spectral norm's power iteration runs before each compiled call, not in the graph.
+        self.G_train = compile_with_spectral_norm(self.G, mode=mode) if t.compile else self.G
+        self.D_train = compile_with_spectral_norm(self.D, mode=mode) if t.compile else self.D
         # CUDA graphs replay into the same output buffers: mark where each step begins.
         self._cudagraphs = t.compile and t.compile_mode == "reduce-overhead" and self.device.type == "cuda"
         self.fused = self._resolve_fused()

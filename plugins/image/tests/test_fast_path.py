@@ -35,3 +35,33 @@ def test_channels_last_computes_what_the_default_layout_does_and_trains(tmp_path
     assert fast.skipped_steps == 0
     assert all(torch.isfinite(p).all() for p in fast.G.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, fast.G.parameters()))
+
+
+def test_compiled_sngan_trains_as_the_eager_one(tmp_path):
+    # trainer.compile with spectral norm: the power iteration runs before each compiled call
+    # (no graph break per layer); two steps land where the eager trainer's do.
+    import torch._dynamo
+
+    registry = load_registry()
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    runs = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        trainer = Trainer(resolve(image_run(tmp_path / str(compiled), "sngan", steps=2, compile=compiled,
+                                            fused_optimizer="no", finite_check="step"), registry), registry)
+        trainer.train()
+        runs[compiled] = trainer
+    assert not torch._dynamo.utils.counters["graph_break"]
+    for key in ("d_loss", "d_real", "d_fake", "grad_norm_d", "g_loss", "grad_norm_g"):
+        assert runs[True].last_logs[key] == pytest.approx(runs[False].last_logs[key], rel=1e-4), key
+    eager, fast = runs[False].D.state_dict(), runs[True].D.state_dict()  # spectral norm's u, v too
+    for key, value in eager.items():
+        torch.testing.assert_close(fast[key], value, rtol=1e-3, atol=1e-5, msg=key)
+    # G's weights; not the biases of convolutions that batch norm follows: their gradient
+    # is zero up to rounding, and Adam scales rounding noise to a full step.
+    eager, fast = runs[False].G.state_dict(), runs[True].G.state_dict()
+    weights = [k for k in eager if k.endswith("weight")]
+    assert weights
+    for key in weights:
+        torch.testing.assert_close(fast[key], eager[key], rtol=1e-3, atol=1e-5, msg=key)
