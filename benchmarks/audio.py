@@ -34,7 +34,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-MUSIC_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale", "tonal_distance")
+MUSIC_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale", "tonal_distance",
+              "diversity")
 GOAL_KEYS = ("empty_bars", "used_pitch_classes", "qualified_notes")
 PAPER = {"wavegan": 4.67 / 9.18, "specgan": 6.03 / 9.18}
 

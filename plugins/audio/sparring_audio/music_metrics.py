@@ -13,6 +13,12 @@ Every function takes binary rolls ``(N, tracks, steps, pitches)`` (bool, or floa
   scale that fits the sample best (key-independent, so transposition does not matter).
 * ``tonal_distance``: Harte et al.'s tonal-centroid distance between the chroma of two
   voices in the same bar, averaged over bars where both sound and over voice pairs (TD).
+
+Beside them, because every metric above is a per-bar average that a generator playing one
+good phrase over and over can match:
+
+* ``diversity``: the mean Jaccard distance between the notes of two samples (sample k
+  against sample k + N/2): 1 when they share no (track, step, pitch) cell, 0 when equal.
 """
 from __future__ import annotations
 
@@ -111,6 +117,18 @@ def tonal_distance(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> float:
     return float(torch.stack(distances).mean()) if distances else 0.0
 
 
+def diversity(x) -> float:
+    x = binarize(x)
+    half = x.shape[0] // 2
+    if half == 0:
+        return 0.0
+    a, b = x[:half].flatten(1), x[half:2 * half].flatten(1)
+    union = (a | b).sum(1)
+    shared = (a & b).sum(1)
+    distance = torch.where(union > 0, 1.0 - shared / union.clamp(min=1), torch.zeros(()))
+    return float(distance.mean())
+
+
 def musegan_metrics(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> dict:
     """Every metric above for one set of rolls."""
     x = binarize(x)
@@ -121,6 +139,7 @@ def musegan_metrics(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> dict:
         "polyphony": polyphony(x),
         "in_scale": in_scale(x, lowest_pitch),
         "tonal_distance": tonal_distance(x, steps_per_bar, lowest_pitch),
+        "diversity": diversity(x),
     }
 
 

@@ -66,3 +66,15 @@ def test_qualified_notes_counts_runs_at_the_edges():
     x[0, 0, 13:16, 0] = True   # 3 steps ending at the last step: qualified
     x[0, 0, 0:2, 5] = True     # 2 steps from the first step: not
     assert M.qualified_notes(x) == pytest.approx(0.5)
+
+
+def test_diversity_is_zero_for_copies_and_one_for_disjoint_samples():
+    x = hand_made()  # on-cells: 4 + 2 + 1 + 8 + 32 + 1 = 48
+    assert M.diversity(torch.cat([x, x])) == pytest.approx(0.0)  # a collapsed generator
+    shifted = torch.roll(x, shifts=1, dims=3)  # every note a semitone up: nothing shared
+    assert M.diversity(torch.cat([x, shifted])) == pytest.approx(1.0)
+    half = x.clone()
+    half[0, 1] = False  # keeps track 0's 15 cells of the 48
+    assert M.diversity(torch.cat([x, half])) == pytest.approx(1 - 15 / 48)
+    assert M.diversity(x) == 0.0  # one sample: no pair
+    assert "diversity" in M.musegan_metrics(torch.cat([x, shifted]), lowest_pitch=LOW)
