@@ -11,7 +11,7 @@ sigma uses its fresh iterates, which nothing mutates afterwards.
 Inside a compiled module that eager step is a graph break at every normalised layer, and
 the code after each break is recompiled per weight shape. ``compile_with_spectral_norm``
 avoids both: it advances every layer's power iteration eagerly before each call of the
-compiled module (``advance_spectral_norms``) and the compiled forward only reads the
+compiled module (``SpectralNorm.advance``) and the compiled forward only reads the
 fresh iterates, so D compiles as one graph with the same numbers.
 """
 from __future__ import annotations
@@ -88,12 +88,6 @@ def _spectral_norms(module: nn.Module):
                 for p in plist:
                     if isinstance(p, SpectralNorm):
                         yield p, plist.original
-
-
-def advance_spectral_norms(module: nn.Module) -> None:
-    """Advance the power iteration of every spectrally normalised layer in ``module``."""
-    for sn, weight in _spectral_norms(module):
-        sn.advance(weight)
 
 
 class compile_with_spectral_norm:  # noqa: N801 (used like torch.compile)
