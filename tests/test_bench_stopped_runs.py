@@ -1,8 +1,10 @@
 """Benchmark scripts: a run that a signal stopped early records no row (image, medical,
-text, audio); the image and audio benchmarks' --set overrides reach the run."""
+text, audio); the image and audio benchmarks' --set overrides reach the run; the music
+table does not count a collapsed run's goal rows."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -169,3 +171,24 @@ def test_the_text_benchmark_times_its_first_adversarial_step(capsys):
     out, err = capsys.readouterr()
     assert re.search(r"\[oracle\] first adversarial step: \d+\.\d\d s; all 3: \d+\.\d s", err)
     assert "+3 adv. steps" in out
+
+
+def test_the_music_table_does_not_count_a_collapsed_run(tmp_path):
+    audio = _load("audio")
+    data = {"empty_bars": 0.003, "used_pitch_classes": 3.316, "qualified_notes": 0.590, "polyphony": 0.0,
+            "in_scale": 0.942, "tonal_distance": 0.846, "diversity": 0.954}
+    row = {"part": "music", "segments": 3010, "steps": 1500, "train_seconds": 60.0, "device": "cpu",
+           "samples": 500, "data": data}
+    for name, diversity in (("varied", 0.9), ("collapsed", 0.114)):
+        out = tmp_path / name
+        out.mkdir()
+        generated = {**data, "used_pitch_classes": 3.445, "diversity": diversity}
+        (out / "music.json").write_text(json.dumps({**row, "generated": generated}))
+        text = audio.table(out)
+        assert ("| used_pitch_classes | 3.445 | 3.316 | 4% | met, but collapsed |" in text) == (name == "collapsed")
+        assert ("| used_pitch_classes | 3.445 | 3.316 | 4% | met |" in text) == (name == "varied")
+        assert ("Collapsed: diversity 0.114" in text) == (name == "collapsed")
+    old = {k: v for k, v in data.items() if k != "diversity"}  # a result from before the metric
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "music.json").write_text(json.dumps({**row, "data": old, "generated": old}))
+    assert "| qualified_notes | 0.590 | 0.590 | 0% | met |" in audio.table(tmp_path / "old")
