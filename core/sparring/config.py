@@ -75,6 +75,9 @@ class TrainerConfig:
     feature_matching: float = _f(0.0, "weight of a feature-matching term in G's loss: L1 between D's "
                                  "intermediate features on real and generated samples (0: off; needs a "
                                  "discriminator that returns features)", min=0.0)
+    mode_seeking: float = _f(0.0, "weight of MSGAN's mode-seeking term in G's loss: 1 / (distance between "
+                             "two samples / distance between their latents), over the batch's two "
+                             "halves; counters mode collapse (0: off; needs tensor latents)", min=0.0)
     ema_halflife: float = _f(10000.0, "EMA half-life of G in samples (0: no EMA)", min=0.0)
     ema_rampup: float = _f(0.05, "EMA ramp-up: half-life <= rampup * samples seen (0: none)", min=0.0)
     grad_accum: int = _f(1, "micro-batches per step (batch_size must divide evenly)", min=1)

@@ -90,3 +90,17 @@ def feature_matching_loss(real_features: list, fake_features: list) -> torch.Ten
                          f"generated samples, got {len(real_features)} and {len(fake_features)}")
     return sum(F.l1_loss(fake.float(), real.detach().float())
                for real, fake in zip(real_features, fake_features)) / len(real_features)
+
+
+def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN (Mao et al. 2019): 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps).
+
+    The batch's first half is paired with its second half. Minimising it pushes G to map
+    distant latents to distant samples, which works against mode collapse."""
+    half = fake.shape[0] // 2
+    if half == 0 or z.shape[0] < 2 * half:
+        raise ValueError(f"mode seeking pairs a batch's two halves: it needs at least 2 samples "
+                         f"and as many latents, got {fake.shape[0]} samples and {z.shape[0]} latents")
+    sample_distance = (fake[:half].float() - fake[half:2 * half].float()).abs().mean()
+    latent_distance = (z[:half].float() - z[half:2 * half].float()).abs().mean()
+    return 1.0 / (sample_distance / latent_distance + eps)

@@ -30,7 +30,7 @@ from .data import BatchStream
 from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
 from .layers import compile_with_spectral_norm
-from .losses import feature_matching_loss
+from .losses import feature_matching_loss, mode_seeking_loss
 from .outputs import logits_of, split_output
 from .schedules import lr_factor
 from .specs import DataInfo
@@ -90,6 +90,10 @@ class Trainer:
         if t.batch_size % (self.dist.world * t.grad_accum):
             raise ConfigError(f"config key 'trainer.batch_size' ({t.batch_size}) must be divisible by the "
                               f"number of ranks times trainer.grad_accum ({self.dist.world} x {t.grad_accum})")
+        if t.mode_seeking > 0 and t.batch_size // (self.dist.world * t.grad_accum) < 2:
+            raise ConfigError(f"config key 'trainer.mode_seeking' pairs samples within a micro-batch, which "
+                              f"holds {t.batch_size // (self.dist.world * t.grad_accum)}: raise "
+                              "trainer.batch_size or lower trainer.grad_accum")
         if t.time_limit > 0 and self.dist.enabled:  # each rank's clock would end it at a different step
             raise ConfigError("config key 'trainer.time_limit' works in a single process only; under torchrun "
                               "set trainer.steps instead")
@@ -447,7 +451,7 @@ class Trainer:
             torch.compiler.cudagraph_mark_step_begin()
         self.opt_g.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
-        total = fm_total = None
+        total = fm_total = ms_total = None
         params = [p for p in self.G.parameters() if p.requires_grad]
         for i in range(t.grad_accum):
             z, y = self.noise(micro)
@@ -456,6 +460,10 @@ class Trainer:
                 xr = x_real[i * micro:(i + 1) * micro]
                 yr = None if y_real is None else y_real[i * micro:(i + 1) * micro]
                 loss, fm = self._g_loss_terms(fake, y, xr, yr)
+                if t.mode_seeking > 0:
+                    ms = self._mode_seeking(fake, z)
+                    loss = loss + t.mode_seeking * ms
+                    ms_total = _add(ms_total, _per_micro(ms.detach(), t.grad_accum))
                 loss = _per_micro(loss, t.grad_accum)
                 fm_total = _add(fm_total, None if fm is None else _per_micro(fm, t.grad_accum))
             grads = torch.autograd.grad(self.scaler.scale(loss), params, allow_unused=True)
@@ -469,7 +477,18 @@ class Trainer:
         logs = {"finite": finite, "g_loss": total, "grad_norm_g": norm}
         if fm_total is not None:
             logs["feature_matching"] = fm_total
+        if ms_total is not None:
+            logs["mode_seeking"] = ms_total
         return logs
+
+    def _mode_seeking(self, fake, z) -> torch.Tensor:
+        """MSGAN's term over the micro-batch's two halves; latents must be one tensor."""
+        t = self.config.trainer
+        if not isinstance(z, torch.Tensor):
+            raise ConfigError(f"config key 'trainer.mode_seeking' is {t.mode_seeking} but generator "
+                              f"'{self.config.generator.name}' takes {type(z).__name__} latents, not a "
+                              "tensor: set trainer.mode_seeking = 0")
+        return mode_seeking_loss(fake, z)
 
     def train_step(self) -> dict:
         """``n_critic`` D updates and ``g_steps`` G updates (or one replay of the captured step);
