@@ -88,10 +88,17 @@ class MuseGANGeneratorConfig:
 class MuseGANDiscriminatorConfig:
     """MuseGAN-style discriminator: private per-track pitch-time and time-pitch streams,
     a chroma stream, then shared convolutions over beats, bars and the phrase; no batch
-    norm (WGAN-GP). ``steps_per_bar`` must match the data (16: 4/4 on a 16th-note grid)."""
+    norm (WGAN-GP). ``steps_per_bar`` must match the data (16: 4/4 on a 16th-note grid).
+    ``onset_stream``: BinaryMuseGAN's onset/offset stream as well (how many pitches turn on
+    or off at each step, per track), so note lengths and repeated notes are seen directly.
+    ``minibatch_std``: the phrase features' standard deviation over the batch, averaged to
+    one number, is appended before the head (ProGAN/StyleGAN), so D can see a batch of
+    near-identical phrases."""
 
     channels: int = 64
     steps_per_bar: int = 16
+    onset_stream: bool = False
+    minibatch_std: bool = False
 
 
 # --- audio: waveforms and spectrograms ------------------------------------------------

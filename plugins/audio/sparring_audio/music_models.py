@@ -159,14 +159,29 @@ class MuseGANDiscriminator(nn.Module):
         self.time_pitch = nn.Sequential(nn.Conv2d(g, g * w, (beat, 1), (beat, 1), groups=g), act,
                                         nn.Conv2d(g * w, g * w, (1, 12), (1, 12), groups=g), act)
         self.chroma = nn.Sequential(nn.Conv2d(g, g * w, (beat, 12), (beat, 12), groups=g), act)
-        self.merge = nn.Sequential(nn.Conv2d(3 * g * w, 2 * c, (1, octaves)), act,      # beats
+        # Per step and track: the number of pitches that turn on or off (0 held, 1 a note
+        # starts or ends by a rest, 2 one note to another), over each beat.
+        self.onsets = nn.Sequential(nn.Conv2d(g, g * w, (beat, 1), (beat, 1), groups=g), act) \
+            if cfg.onset_stream else None
+        streams = 4 if cfg.onset_stream else 3
+        self.merge = nn.Sequential(nn.Conv2d(streams * g * w, 2 * c, (1, octaves)), act,  # beats
                                    nn.Conv2d(2 * c, 4 * c, (4, 1), (4, 1)), act,          # bars
                                    nn.Conv2d(4 * c, 8 * c, (bars, 1)), act)               # phrase
-        self.head = nn.Linear(8 * c, 1)
+        self.minibatch_std = bool(cfg.minibatch_std)
+        self.head = nn.Linear(8 * c + self.minibatch_std, 1)
 
     def forward(self, x, y=None):
         b, g, steps, pitches = x.shape
         chroma = (x + 1).reshape(b, g, steps, self.octaves, 12).sum(3) / self.octaves - 1
         ch = self.chroma(chroma).expand(-1, -1, -1, self.octaves)
-        h = torch.cat([self.pitch_time(x), self.time_pitch(x), ch], dim=1)
-        return self.head(self.merge(h).flatten(1)).squeeze(1)
+        streams = [self.pitch_time(x), self.time_pitch(x), ch]
+        if self.onsets is not None:
+            change = (x[:, :, 1:] - x[:, :, :-1]).abs().sum(-1, keepdim=True) / 2  # (b, g, steps - 1, 1)
+            change = torch.cat([torch.zeros_like(change[:, :, :1]), change], dim=2)
+            streams.append(self.onsets(change).expand(-1, -1, -1, self.octaves))
+        h = self.merge(torch.cat(streams, dim=1)).flatten(1)
+        if self.minibatch_std:
+            # + 1e-8: identical phrases (spread 0) must not give sqrt's infinite gradient
+            spread = (h.float().var(0, unbiased=False) + 1e-8).sqrt().mean()
+            h = torch.cat([h, spread.to(h.dtype).expand(b, 1)], dim=1)
+        return self.head(h).squeeze(1)

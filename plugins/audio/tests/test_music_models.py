@@ -67,6 +67,57 @@ def test_note_grid_holds_each_choice_over_its_steps():
         MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, note_grid=2), info)
 
 
+def _held_and_changing(b=4):
+    """A phrase whose soprano holds one pitch throughout, and the same with that pitch
+    changing every step: equal per-beat pitch content, different note lengths."""
+    held = -torch.ones(b, 4, 32, 24)
+    held[:, 0, :, 12] = 1.0
+    moving = -torch.ones(b, 4, 32, 24)
+    moving[:, 0, 0::2, 12] = 1.0
+    moving[:, 0, 1::2, 13] = 1.0
+    return held, moving
+
+
+def test_onset_stream_counts_note_changes():
+    info = DataInfo((4, 32, 24))
+    torch.manual_seed(0)
+    D = MuseGANDiscriminator(MuseGANDiscriminatorConfig(channels=8, onset_stream=True), info)
+    assert D.merge[0].in_channels == 4 * 4 * 4  # four streams of tracks x channels / 2
+    captured = []
+    D.onsets.register_forward_hook(lambda m, args, out: captured.append(args[0]))
+    held, moving = _held_and_changing()
+    D(held), D(moving)
+    held_changes, moving_changes = captured
+    assert held_changes.shape == (4, 4, 32, 1)
+    assert held_changes.sum() == 0  # one note held: nothing turns on or off after the first step
+    assert torch.equal(moving_changes[0, 0, 1:, 0], torch.full((31,), 2.0))  # one pitch off, one on
+    assert moving_changes[:, 1:].sum() == 0  # the silent voices never change
+    x = torch.randn(3, 4, 32, 24, requires_grad=True)
+    D(x).sum().backward()
+    assert x.grad.abs().sum() > 0 and D.onsets[0].weight.grad.abs().sum() > 0
+    plain = MuseGANDiscriminator(TINY_D, info)
+    assert plain.onsets is None and plain.merge[0].in_channels == 3 * 4 * 4
+
+
+def test_minibatch_std_sees_a_batch_of_identical_phrases():
+    info = DataInfo((4, 32, 24))
+    torch.manual_seed(0)
+    D = MuseGANDiscriminator(MuseGANDiscriminatorConfig(channels=8, minibatch_std=True), info)
+    assert D.head.in_features == 8 * 8 + 1
+    same = torch.randn(1, 4, 32, 24).expand(6, -1, -1, -1).contiguous()
+    varied = torch.randn(6, 4, 32, 24)
+    with torch.no_grad():
+        D.head.weight.zero_()
+        D.head.weight[0, -1] = 1.0  # the head reads only the spread
+        D.head.bias.zero_()
+    assert torch.allclose(D(same), torch.full((6,), 1e-4), atol=1e-6)  # sqrt(0 + 1e-8)
+    spread = D(varied)
+    assert (spread > 1e-3).all() and torch.allclose(spread, spread[:1].expand(6))  # one number per batch
+    x = same.clone().requires_grad_(True)
+    D(x).sum().backward()  # spread 0 still has a finite gradient
+    assert torch.isfinite(x.grad).all()
+
+
 def test_nearest_time_upsampling_and_a_bad_choice():
     info = DataInfo((4, 32, 24))
     G = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, time_upsample="nearest"), info)
@@ -90,17 +141,21 @@ def test_per_track_latent_changes_only_that_track():
 
 
 # yes: the layout CUDA runs get by default; pack 2: D reads two phrases' tracks at once
-@pytest.mark.parametrize("channels_last,pack", [("no", 1), ("yes", 1), ("no", 2)])
-def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last, pack):
+# onset stream and minibatch std: BinaryMuseGAN's and ProGAN's extra D inputs, with R1 on the reals
+@pytest.mark.parametrize("channels_last,pack,extras", [("no", 1, False), ("yes", 1, False), ("no", 2, False),
+                                                        ("no", 2, True)])
+def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last, pack, extras):
     registry = load_registry()
     raw = {"modality": "music", "out": str(tmp_path / "run"),
            "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
                        "n_critic": 1, "progress": False, "channels_last": channels_last, "pack": pack},
            "generator": {"latent_per_part": 4, "channels": 32},
-           "discriminator": {"channels": 8},
+           "discriminator": {"channels": 8, "onset_stream": extras, "minibatch_std": extras},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
+    if extras:
+        raw["trainer"].update(loss="hinge", regularizer="r1", reg_interval=1)
     trainer = Trainer(resolve(raw, registry), registry)
-    assert trainer.config.trainer.regularizer == "gp"  # added for the Wasserstein loss
+    assert trainer.config.trainer.regularizer == ("r1" if extras else "gp")  # gp: added for the Wasserstein loss
     metrics = trainer.train()
     assert {"empty_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale",
             "tonal_distance", "gap"} <= set(metrics)
