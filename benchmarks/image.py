@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sparring import hookimpl
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "image.jsonl"
 
@@ -106,16 +108,53 @@ def mnist_reference(n: int) -> dict:
             "fd_heldout": frechet_distance_from_features(ft, fb)}
 
 
+def _mnist_fd500(trainer, seed: int) -> tuple[float, float]:
+    """FD of 500 generated vs 500 training digits, and of 500 held-out digits vs the same
+    500: the row's headline pair. Real digits take the recipe's resize first, the path the
+    generated ones imitate (the classifier resizes both back to 28, a no-op at 28 px)."""
+    import torch
+    from sparring.metrics.frechet import frechet_distance_from_features
+    from sparring_image.data import mnist_arrays, resize_images
+
+    generated = trainer.sample(500, seed=seed + 2)
+    train, _ = mnist_arrays("train")
+    test, _ = mnist_arrays("test")
+    perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123))
+    size = int(generated.shape[-1])
+    fb = _features(resize_images(train[perm[500:1000]], size))[0]
+    heldout = _features(resize_images(test[:500], size))[0]
+    return (frechet_distance_from_features(_features(generated)[0], fb),
+            frechet_distance_from_features(heldout, fb))
+
+
+class _Trajectory:
+    """A throwaway plugin: FD (500 vs 500) of the sampling generator every ``every`` steps.
+
+    Sampling draws from its own generator and the classifier is fixed, so training is
+    unchanged; the points show whether a row is still improving when it ends."""
+
+    def __init__(self, every: int, seed: int):
+        self.every, self.seed, self.points = every, seed, []
+
+    @hookimpl
+    def sparring_step_end(self, trainer, step, logs):
+        if step % self.every == 0 and step < trainer.config.trainer.steps:
+            fd, _ = _mnist_fd500(trainer, self.seed)
+            self.points.append({"step": step, "fd500": round(fd, 4)})
+            print(f"[trajectory] step {step}: FD (500 vs 500) {fd:.3f}", file=sys.stderr, flush=True)
+
+
 def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
                overrides: tuple[str, ...] = (), time_limit: float = 0.0,
-               keep: Path | None = None, resume: bool = False) -> dict | None:
+               keep: Path | None = None, resume: bool = False, eval_every: int = 0) -> dict | None:
     """Train and evaluate one recipe; None when a signal stopped the run early.
 
     With ``time_limit`` (minutes) training ends at that wall time and the row records the
     steps it reached: a fixed device budget, spent in full. With ``keep`` the run folder
     (samples, metrics.jsonl, the last checkpoint) is kept there instead of deleted; with
     ``resume`` too, a run already there continues from its last checkpoint (``steps`` is the
-    total), so a CPU run can be lengthened a session at a time."""
+    total), so a CPU run can be lengthened a session at a time. With ``eval_every`` (MNIST
+    rows) the row's ``trajectory`` holds FD (500 vs 500) every that many steps."""
     import torch
     from sparring.checkpoint import latest_checkpoint
     from sparring.config import apply_override, resolve
@@ -134,7 +173,8 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
         raw["discriminator"]["channels"] = 8
         if raw["generator"]["name"] == "sngan":
             raw["generator"]["min_channels"] = 8
-    registry = load_registry()
+    tracker = _Trajectory(eval_every, seed) if eval_every > 0 and kind == "mnist" else None
+    registry = load_registry([("image-benchmark-trajectory", tracker)] if tracker else ())
     with (contextlib.nullcontext(keep) if keep else tempfile.TemporaryDirectory()) as tmp:
         raw["out"] = str(Path(tmp) / name)
         config = resolve(raw, registry)
@@ -161,21 +201,11 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
             n = eval_samples
             generated = trainer.sample(n, seed=seed + 2)
             real = trainer.stream.sample(n, seed=seed + 3)
-            from sparring.metrics.frechet import frechet_distance_from_features
-            from sparring_image.data import mnist_arrays, resize_images
-
-            # The same sample size (500) as the held-out reference rows. Real images take
-            # the path the generated ones imitate: the data set's resize to the recipe's
-            # size, then the classifier's back to 28 (a no-op for 28 px recipes); scored
-            # against raw 28 px digits, held-out digits themselves get FD 6.0 at 32 px.
-            train, _ = mnist_arrays("train")
-            test, _ = mnist_arrays("test")
-            perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123))
-            m, size = min(500, n), int(generated.shape[-1])
-            fb = _features(resize_images(train[perm[m:2 * m]], size))[0]
-            row["fd500"] = frechet_distance_from_features(_features(generated[:m])[0], fb)
-            heldout = _features(resize_images(test[:m], size))[0]
-            row["fd500_heldout"] = frechet_distance_from_features(heldout, fb)
+            # The same sample size (500) as the held-out reference rows; scored against raw
+            # 28 px digits instead, held-out digits themselves get FD 6.0 at 32 px.
+            row["fd500"], row["fd500_heldout"] = _mnist_fd500(trainer, seed)
+            if tracker is not None:
+                row["trajectory"] = tracker.points
             row.update({k: v for k, v in feature_metrics(generated, real).items()})
         else:
             n = 26000
@@ -278,6 +308,8 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="results file the rows are appended to")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep each run's folder (sample grids, metrics.jsonl) under DIR/<recipe>")
+    parser.add_argument("--eval-every", type=int, default=0, metavar="N",
+                        help="MNIST rows: FD (500 vs 500) every N steps, printed and kept in the row")
     parser.add_argument("--resume", action="store_true",
                         help="with --keep: continue a run kept there from its last checkpoint (--steps is the total)")
     args = parser.parse_args(argv)
@@ -295,7 +327,8 @@ def main(argv=None) -> int:
             steps = 20 if args.quick else (args.steps or RECIPES[name][1])
             try:
                 row = run_recipe(name, steps, 200 if args.quick else args.eval_samples, args.seed, args.quick,
-                                 tuple(args.set), args.time_limit, args.keep, args.resume)
+                                 tuple(args.set), args.time_limit, args.keep, args.resume,
+                                 args.eval_every)
             except SparringError as err:  # a bad --set or recipe key: one line, not a traceback
                 print(f"image benchmark: {err}", file=sys.stderr)
                 return 2

@@ -131,6 +131,18 @@ def test_fd500_scores_real_digits_through_the_recipes_own_resize(bench):
     assert row["fd500"] > row["fd500_heldout"]  # two steps of training are far from the data
 
 
+def test_the_trajectory_scores_along_the_way_without_changing_training(bench, monkeypatch):
+    monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
+    plain = bench.run_recipe("dcgan", 6, 200, 0, True)
+    traced = bench.run_recipe("dcgan", 6, 200, 0, True, eval_every=2)
+    # Points before the last step only (the row's own fd500 is the last one).
+    assert [p["step"] for p in traced["trajectory"]] == [2, 4]
+    assert all(p["fd500"] > traced["fd500_heldout"] for p in traced["trajectory"])
+    assert "trajectory" not in plain
+    # Sampling draws from its own RNG and the classifier is fixed: the same training.
+    assert traced["fd500"] == plain["fd500"] and traced["fd"] == plain["fd"]
+
+
 def test_a_kept_run_resumes_where_it_stopped(bench, tmp_path, monkeypatch):
     monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
     first = bench.run_recipe("dcgan", 3, 200, 0, True, keep=tmp_path)
