@@ -17,6 +17,7 @@ real Stacked MNIST sample and the published rows. Goal: 1,000 modes, KL <= 0.1.
     python benchmarks/image.py --table            # print the stored results
     python benchmarks/image.py --recipes stacked-pacdcgan2-deep-full --steps 1000000 \
         --time-limit 2.5 --set trainer.cuda_graph=true   # a GPU row: 2.5 minutes of steps
+    python benchmarks/image.py --recipes sngan+ada --eval-every 500   # + FD along training
 
 Each finished run is appended to ``benchmarks/results/image.jsonl``, keyed by
 recipe and steps; the table is printed from that file as Markdown.
@@ -108,15 +109,16 @@ def mnist_reference(n: int) -> dict:
             "fd_heldout": frechet_distance_from_features(ft, fb)}
 
 
-def _mnist_fd500(trainer, seed: int) -> tuple[float, float]:
+def _mnist_fd500(trainer, seed: int, generator=None) -> tuple[float, float]:
     """FD of 500 generated vs 500 training digits, and of 500 held-out digits vs the same
     500: the row's headline pair. Real digits take the recipe's resize first, the path the
-    generated ones imitate (the classifier resizes both back to 28, a no-op at 28 px)."""
+    generated ones imitate (the classifier resizes both back to 28, a no-op at 28 px).
+    ``generator`` replaces the sampling generator (the EMA copy where there is one)."""
     import torch
     from sparring.metrics.frechet import frechet_distance_from_features
     from sparring_image.data import mnist_arrays, resize_images
 
-    generated = trainer.sample(500, seed=seed + 2)
+    generated = trainer.sample(500, seed=seed + 2, generator=generator)
     train, _ = mnist_arrays("train")
     test, _ = mnist_arrays("test")
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123))
@@ -127,8 +129,17 @@ def _mnist_fd500(trainer, seed: int) -> tuple[float, float]:
             frechet_distance_from_features(heldout, fb))
 
 
+def _raw_g_fd500(trainer, seed: int) -> dict:
+    """``fd500_raw``: the same FD from the raw G, where an EMA copy is the sampler (a G
+    still improving fast can beat its own trailing average)."""
+    if trainer.ema is None:
+        return {}
+    return {"fd500_raw": round(_mnist_fd500(trainer, seed, generator=trainer.G)[0], 4)}
+
+
 class _Trajectory:
-    """A throwaway plugin: FD (500 vs 500) of the sampling generator every ``every`` steps.
+    """A throwaway plugin: FD (500 vs 500) of the sampling generator (and of the raw G
+    beside an EMA copy) every ``every`` steps.
 
     Sampling draws from its own generator and the classifier is fixed, so training is
     unchanged; the points show whether a row is still improving when it ends."""
@@ -139,9 +150,12 @@ class _Trajectory:
     @hookimpl
     def sparring_step_end(self, trainer, step, logs):
         if step % self.every == 0 and step < trainer.config.trainer.steps:
-            fd, _ = _mnist_fd500(trainer, self.seed)
-            self.points.append({"step": step, "fd500": round(fd, 4)})
-            print(f"[trajectory] step {step}: FD (500 vs 500) {fd:.3f}", file=sys.stderr, flush=True)
+            point = {"step": step, "fd500": round(_mnist_fd500(trainer, self.seed)[0], 4),
+                     **_raw_g_fd500(trainer, self.seed)}
+            self.points.append(point)
+            raw = f" (raw G {point['fd500_raw']:.3f})" if "fd500_raw" in point else ""
+            print(f"[trajectory] step {step}: FD (500 vs 500) {point['fd500']:.3f}{raw}",
+                  file=sys.stderr, flush=True)
 
 
 def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
@@ -204,6 +218,7 @@ def run_recipe(name: str, steps: int, eval_samples: int, seed: int, tiny: bool,
             # The same sample size (500) as the held-out reference rows; scored against raw
             # 28 px digits instead, held-out digits themselves get FD 6.0 at 32 px.
             row["fd500"], row["fd500_heldout"] = _mnist_fd500(trainer, seed)
+            row.update(_raw_g_fd500(trainer, seed))
             if tracker is not None:
                 row["trajectory"] = tracker.points
             row.update({k: v for k, v in feature_metrics(generated, real).items()})

@@ -133,11 +133,15 @@ def test_fd500_scores_real_digits_through_the_recipes_own_resize(bench):
 
 def test_the_trajectory_scores_along_the_way_without_changing_training(bench, monkeypatch):
     monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "batch_size", 8)
+    monkeypatch.setitem(bench.RECIPES["dcgan"][0]["trainer"], "ema_rampup", 0.0)  # EMA trails G
     plain = bench.run_recipe("dcgan", 6, 200, 0, True)
     traced = bench.run_recipe("dcgan", 6, 200, 0, True, eval_every=2)
     # Points before the last step only (the row's own fd500 is the last one).
     assert [p["step"] for p in traced["trajectory"]] == [2, 4]
     assert all(p["fd500"] > traced["fd500_heldout"] for p in traced["trajectory"])
+    # The EMA copy samples; the raw G is scored beside it, and differs from it.
+    assert all(p["fd500_raw"] > 0 and p["fd500_raw"] != p["fd500"] for p in traced["trajectory"])
+    assert traced["fd500_raw"] != traced["fd500"]
     assert "trajectory" not in plain
     # Sampling draws from its own RNG and the classifier is fixed: the same training.
     assert traced["fd500"] == plain["fd500"] and traced["fd"] == plain["fd"]

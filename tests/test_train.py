@@ -238,6 +238,18 @@ def test_ema_trails_the_generator(registry, tmp_path, tiny_toy):
         assert torch.allclose(a, b)
 
 
+def test_sample_draws_from_the_ema_copy_unless_given_a_generator(registry, tmp_path, tiny_toy):
+    trainer, _ = run(registry, tiny_toy(tmp_path / "s", steps=10, ema_halflife=1e6, ema_rampup=0.0))
+    ema, raw = trainer.sample(64, seed=5), trainer.sample(64, seed=5, generator=trainer.G)
+    assert torch.equal(ema, trainer.sample(64, seed=5))  # its own RNG: the same draw again
+    assert not torch.allclose(ema, raw)
+    z = trainer.latent(64, torch.Generator().manual_seed(5))
+    trainer.G.eval()
+    with torch.no_grad():
+        assert torch.allclose(raw, trainer.G(z))
+    assert trainer.G.training is False  # left in the mode it was given in
+
+
 def test_pack_concatenates_consecutive_samples():
     x = torch.arange(24.0).reshape(4, 3, 2)
     p = pack(x, 2)

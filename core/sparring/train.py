@@ -786,10 +786,12 @@ class Trainer:
         return self.ema.model if self.ema is not None else self.G
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> torch.Tensor:
-        """``n`` samples from the sampling generator, on the CPU; never touches global RNG."""
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 256,
+               generator: torch.nn.Module | None = None) -> torch.Tensor:
+        """``n`` samples from the sampling generator (or ``generator``, e.g. the raw ``G``
+        beside its EMA copy), on the CPU; never touches global RNG."""
         rng = torch.Generator().manual_seed(self.config.seed + 1 if seed is None else seed)
-        G = self.sampler
+        G = self.sampler if generator is None else generator
         was_training = G.training
         G.eval()
         out = []
