@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -114,19 +115,26 @@ def _mnist_fd500(trainer, seed: int, generator=None) -> tuple[float, float]:
     500: the row's headline pair. Real digits take the recipe's resize first, the path the
     generated ones imitate (the classifier resizes both back to 28, a no-op at 28 px).
     ``generator`` replaces the sampling generator (the EMA copy where there is one)."""
-    import torch
     from sparring.metrics.frechet import frechet_distance_from_features
-    from sparring_image.data import mnist_arrays, resize_images
 
     generated = trainer.sample(500, seed=seed + 2, generator=generator)
+    fb, heldout = _reference_features(int(generated.shape[-1]))
+    return (frechet_distance_from_features(_features(generated)[0], fb),
+            frechet_distance_from_features(heldout, fb))
+
+
+@functools.lru_cache(maxsize=4)
+def _reference_features(size: int):
+    """Features of the 500 fixed training digits and the 500 held-out ones at ``size``:
+    computed once a run, not at every trajectory point."""
+    import torch
+    from sparring_image.data import mnist_arrays, resize_images
+
     train, _ = mnist_arrays("train")
     test, _ = mnist_arrays("test")
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(123))
-    size = int(generated.shape[-1])
-    fb = _features(resize_images(train[perm[500:1000]], size))[0]
-    heldout = _features(resize_images(test[:500], size))[0]
-    return (frechet_distance_from_features(_features(generated)[0], fb),
-            frechet_distance_from_features(heldout, fb))
+    return (_features(resize_images(train[perm[500:1000]], size))[0],
+            _features(resize_images(test[:500], size))[0])
 
 
 def _raw_g_fd500(trainer, seed: int) -> dict:
