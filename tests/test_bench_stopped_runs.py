@@ -208,3 +208,30 @@ def test_the_music_table_does_not_count_a_collapsed_run(tmp_path):
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "music.json").write_text(json.dumps({**row, "data": old, "generated": old}))
     assert "| qualified_notes | 0.590 | 0.590 | 0% | met |" in audio.table(tmp_path / "old")
+
+
+class _Models:
+    @hookimpl
+    def sparring_train_start(self, trainer):
+        self.trainer = trainer
+
+
+def test_the_conditional_sngan_recipe_trains_conditional_models_at_28_px(bench, monkeypatch):
+    import sparring.registry
+
+    seen, load = _Models(), sparring.registry.load_registry
+
+    def load_and_watch(*args, **kwargs):
+        registry = load(*args, **kwargs)
+        registry.add_plugin(seen, name="models")
+        return registry
+
+    monkeypatch.setattr(sparring.registry, "load_registry", load_and_watch)
+    row = bench.run_recipe("sngan-cond+ada", 2, 200, 0, True)
+    trainer = seen.trainer
+    assert trainer.num_classes == 10 and trainer.G.num_classes == 10
+    assert trainer.D.embed is not None  # the projection term
+    assert trainer.G.widths == [8, 8, 8]  # --quick narrows it (the recipe says 64)
+    assert trainer.sample(4, seed=0).shape[-2:] == (28, 28)
+    # 28 px: held-out digits are scored without a resize round trip (1.7, not the 32 px 1.2).
+    assert 1.5 < row["fd500_heldout"] < 2.0 and row["recipe"] == "sngan-cond+ada"
