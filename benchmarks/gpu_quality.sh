@@ -71,15 +71,31 @@ image mnist-sngan-ada-graph --recipes sngan+ada "${GRAPH[@]}" &
 # temperature schedule spans them), each phase capped in time.
 # The adversarial phase gets the larger share: MLE reaches SeqGAN's MLE row within two
 # minutes on a GPU (docs/benchmarks.md), the goals are about what comes after it.
-T_MLE=$(awk "BEGIN {print $MINUTES * 0.35}")
-T_ADV=$(awk "BEGIN {print $MINUTES * 0.5}")
-TEXT=(--device "$DEVICE" --precision fp32 --adv-steps 3000 --mle-minutes "$T_MLE" --adv-minutes "$T_ADV"
+# T_MLE and T_ADV (minutes) override the shares. Every run measures along the adversarial
+# phase too (--eval-every), so one run shows where on the temperature schedule each metric moves.
+T_MLE=${T_MLE:-$(awk "BEGIN {print $MINUTES * 0.35}")}
+T_ADV=${T_ADV:-$(awk "BEGIN {print $MINUTES * 0.5}")}
+TEXT=(--device "$DEVICE" --precision fp32 --mle-minutes "$T_MLE" --adv-minutes "$T_ADV"
       --num-rep 64 --d-embed-dim 64 --num-filters 300)
-[ -n "${QUICK:-}" ] && TEXT+=(--adv-steps 5 --pretrain-steps 5 --num-rep 2 --num-filters 8 --hidden-dim 16 --samples 50)
-want text-oracle && $PY benchmarks/text.py --only oracle --pretrain-steps 23000 --samples 1000 "${TEXT[@]}" \
-    > "$WORK/text-oracle.log" 2>&1 &
-want text-coco && $PY benchmarks/text.py --only coco --pretrain-steps 20000 --embed-dim 64 --hidden-dim 256 --samples 500 \
-    --coco-root "$COCO" "${TEXT[@]}" > "$WORK/text-coco.log" 2>&1 &
+ORACLE=(--only oracle --pretrain-steps 23000 --samples 1000 --adv-steps 3000 --eval-every 250)
+# COCO: 2,000 adversarial steps (RelGAN's COCO runs are shorter than its oracle runs), BLEU
+# costs seconds a point on the host, so fewer points.
+COCO_ARGS=(--only coco --pretrain-steps 20000 --embed-dim 64 --hidden-dim 256 --samples 500 --adv-steps 2000
+           --eval-every 500 --coco-root "$COCO")
+if [ -n "${QUICK:-}" ]; then
+    TEXT+=(--num-rep 2 --num-filters 8 --hidden-dim 16)
+    ORACLE+=(--adv-steps 4 --pretrain-steps 5 --samples 50 --eval-every 2)
+    COCO_ARGS+=(--adv-steps 4 --pretrain-steps 5 --samples 50 --eval-every 2)
+fi
+text() {  # name, then benchmark arguments
+    local name=$1; shift
+    want "$name" || return 0
+    $PY benchmarks/text.py "$@" "${TEXT[@]}" --json "$WORK/$name.jsonl" > "$WORK/$name.log" 2>&1
+}
+text text-oracle "${ORACLE[@]}" &
+text text-oracle-b1000 "${ORACLE[@]}" --beta-max 1000 &   # RelGAN(1000): sharper samples
+text text-coco "${COCO_ARGS[@]}" &
+text text-coco-b1000 "${COCO_ARGS[@]}" --beta-max 1000 &
 
 # Music and sound: MuseGAN on the chorales, SpecGAN on the spoken digits.
 AUDIO=(--device "$DEVICE" --precision fp32 --minutes "$MINUTES")

@@ -31,6 +31,8 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from sparring import hookimpl  # noqa: E402
+
 PUBLISHED = {
     "oracle": [("MLE (SeqGAN paper)", {"nll_oracle": 9.04}),
                ("SeqGAN (SeqGAN paper)", {"nll_oracle": 8.74}),
@@ -135,7 +137,26 @@ def _time_first_step(trainer) -> dict:
     return timed
 
 
-def run_case(args, case: str, registry) -> list:
+class Trajectory:
+    """A throwaway plugin: measures the generator every ``every`` adversarial steps.
+
+    One run then shows where along the temperature schedule each metric moves (the end
+    row alone hides a peak or a collapse on the way)."""
+
+    def __init__(self, every: int, samples: int):
+        self.every, self.samples = every, samples
+        self.case, self.points = None, []
+
+    @hookimpl
+    def sparring_step_end(self, trainer, step, logs):
+        if self.case is None or not self.every or step % self.every or step >= trainer.config.trainer.steps:
+            return
+        point = {"step": step, **measure(trainer, self.case, self.samples)}
+        self.points.append(point)
+        print(f"[{self.case}] adversarial step {step}: {json.dumps(point)}", file=sys.stderr, flush=True)
+
+
+def run_case(args, case: str, registry, trajectory: Trajectory | None = None) -> list:
     from sparring.config import resolve
     from sparring.train import Trainer
 
@@ -152,6 +173,8 @@ def run_case(args, case: str, registry) -> list:
         rows.append((f"ours: MLE, {trainer.pretrain_step} steps, {mle_time / 60:.1f} min", mle))
         print(f"[{case}] MLE: {json.dumps(mle)}", file=sys.stderr, flush=True)
         first_step = _time_first_step(trainer)
+        if trajectory is not None:
+            trajectory.case, trajectory.points = case, []
         start = time.perf_counter()
         trainer.deadline = start + 60 * args.adv_minutes if args.adv_minutes > 0 else None
         trainer.train()
@@ -162,6 +185,8 @@ def run_case(args, case: str, registry) -> list:
         if trainer.step < trainer.config.trainer.steps and not trainer.out_of_time:  # SIGINT/SIGTERM
             raise SystemExit(f"[{case}] stopped at step {trainer.step} of {trainer.config.trainer.steps}; "
                              "no rows printed")
+        if trajectory is not None:
+            trajectory.case = None
         gan = measure(trainer, case, args.samples)
         rows.append((f"ours: Gumbel GAN after it, +{trainer.step} adv. steps, {adv_time / 60:.1f} min", gan))
         print(f"[{case}] GAN: {json.dumps(gan)}", file=sys.stderr, flush=True)
@@ -198,6 +223,9 @@ def main(argv=None) -> int:
     p.add_argument("--coco-root", default="../shared/data/coco_captions")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                    help="trainer.precision (auto: bf16 on CUDA)")
+    p.add_argument("--eval-every", type=int, default=0,
+                   help="also measure every N adversarial steps and print the trajectory (0: end only)")
+    p.add_argument("--json", help="append every row and trajectory point here, one JSON object a line")
     p.add_argument("--mle-minutes", type=float, default=0.0,
                    help="end MLE pre-training after this many minutes (0: run every step); rows say the steps")
     p.add_argument("--adv-minutes", type=float, default=0.0,
@@ -208,14 +236,28 @@ def main(argv=None) -> int:
     from sparring.registry import load_registry
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    registry = load_registry()
+    trajectory = Trajectory(args.eval_every, args.samples) if args.eval_every else None
+    registry = load_registry(extra_plugins=[("trajectory", trajectory)] if trajectory else ())
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"hardware: {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"generator {args.generator} (embed {args.embed_dim}, hidden {args.hidden_dim}), batch {args.batch_size}, "
           f"beta_max {args.beta_max}, {args.samples} samples per row")
     for case in ([args.only] if args.only else ["oracle", "coco"]):
-        rows = PUBLISHED[case] + run_case(args, case, registry)
+        ours = run_case(args, case, registry, trajectory)
+        rows = PUBLISHED[case] + ours
         print(f"\n{case}\n" + table(case, rows), flush=True)
+        points = trajectory.points if trajectory else []
+        if points:
+            steps = [(f"adversarial step {p['step']}", p) for p in points]
+            print(f"\n{case}, along the adversarial phase ({args.samples} samples a point)\n"
+                  + table(case, steps), flush=True)
+        if args.json:
+            with open(args.json, "a") as f:
+                for name, values in ours:
+                    f.write(json.dumps({"case": case, "row": name, **values, "args": vars(args)}) + "\n")
+                for p in points:
+                    f.write(json.dumps({"case": case, "row": f"adversarial step {p['step']}", **p,
+                                        "args": vars(args)}) + "\n")
     return 0
 
 
