@@ -75,8 +75,11 @@ image mnist-sngan-ada-graph --recipes sngan+ada "${GRAPH[@]}" &
 # phase too (--eval-every), so one run shows where on the temperature schedule each metric moves.
 T_MLE=${T_MLE:-$(awk "BEGIN {print $MINUTES * 0.35}")}
 T_ADV=${T_ADV:-$(awk "BEGIN {print $MINUTES * 0.5}")}
+# RelGAN's D (its code: dis_emb_dim 64 split over num_rep 64) is 64 representations of ONE
+# dimension each, read by 300 filters per width: --num-rep 64 --d-embed-dim 1 here, where
+# --d-embed-dim is per representation (rows before 2026-12-04 used 64 x 64, 64 times wider).
 TEXT=(--device "$DEVICE" --precision fp32 --mle-minutes "$T_MLE" --adv-minutes "$T_ADV"
-      --num-rep 64 --d-embed-dim 64 --num-filters 300)
+      --num-rep 64 --d-embed-dim 1 --num-filters 300)
 ORACLE=(--only oracle --pretrain-steps 23000 --samples 1000 --adv-steps 3000 --eval-every 250)
 # COCO: 2,000 adversarial steps (RelGAN's COCO runs are shorter than its oracle runs), BLEU
 # costs seconds a point on the host, so fewer points.
