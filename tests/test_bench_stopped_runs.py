@@ -189,6 +189,28 @@ def test_the_text_benchmark_times_its_first_adversarial_step(capsys):
     assert "+3 adv. steps" in out
 
 
+def test_the_text_benchmark_measures_along_the_adversarial_phase(tmp_path, capsys):
+    """--eval-every scores the generator on the way; the training itself is unchanged."""
+    pytest.importorskip("sparring_text")
+    text = _load("text")
+    argv = ["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "5", "--samples", "8",
+            "--num-filters", "8", "--num-rep", "2"]
+    assert text.main(argv + ["--json", str(tmp_path / "plain.jsonl")]) == 0
+    assert text.main(argv + ["--eval-every", "2", "--json", str(tmp_path / "traced.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "oracle, along the adversarial phase (8 samples a point)" in out
+    plain = [json.loads(line) for line in (tmp_path / "plain.jsonl").read_text().splitlines()]
+    traced = [json.loads(line) for line in (tmp_path / "traced.jsonl").read_text().splitlines()]
+    points = [r for r in traced if r["row"].startswith("adversarial step")]
+    assert [p["step"] for p in points] == [2, 4]  # the last step is the GAN row itself
+    assert all(p["nll_oracle"] > 0 and p["nll_gen"] > 0 for p in points)
+    # The end rows (oracle data, MLE, GAN) are the same numbers with and without the points.
+    ends = [r for r in traced if not r["row"].startswith("adversarial step")]
+    untimed = [r["row"].rsplit(",", 1)[0] for r in ends]  # a row's name ends with its minutes
+    assert untimed == [r["row"].rsplit(",", 1)[0] for r in plain] and len(ends) == 3
+    assert [r["nll_oracle"] for r in ends] == pytest.approx([r["nll_oracle"] for r in plain])
+
+
 def test_the_music_table_does_not_count_a_collapsed_run(tmp_path):
     audio = _load("audio")
     data = {"empty_bars": 0.003, "used_pitch_classes": 3.316, "qualified_notes": 0.590, "polyphony": 0.0,
