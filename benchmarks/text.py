@@ -60,7 +60,8 @@ def _config(args, case: str, out: str) -> dict:
                     "ema_halflife": 0.0, "log_every": 50, "sample_every": 10**9, "checkpoint_every": 10**9,
                     "progress": False},
         "generator": {"name": args.generator, "embed_dim": args.embed_dim, "hidden_dim": args.hidden_dim,
-                      "beta_max": args.beta_max, "schedule": "exponential"},
+                      "beta_max": args.beta_max, "schedule": "exponential",
+                      "straight_through": args.straight_through},
         "discriminator": {"name": "relgan", "num_rep": args.num_rep, "embed_dim": args.d_embed_dim,
                           "num_filters": [args.num_filters] * 4},
         "dataset": dataset,
@@ -152,6 +153,9 @@ class Trajectory:
         if self.case is None or not self.every or step % self.every or step >= trainer.config.trainer.steps:
             return
         point = {"step": step, **measure(trainer, self.case, self.samples)}
+        # The losses logged at this step (when it is a log step): is D still telling real
+        # from generated, or is it at chance (0.693 for RSGAN)?
+        point.update({k: float(logs[k]) for k in ("d_loss", "g_loss", "grad_norm_g") if k in (logs or {})})
         self.points.append(point)
         print(f"[{self.case}] adversarial step {step}: {json.dumps(point)}", file=sys.stderr, flush=True)
 
@@ -213,6 +217,8 @@ def main(argv=None) -> int:
     p.add_argument("--lr-pretrain", type=float, default=1e-2)
     p.add_argument("--lr-adv", type=float, default=1e-4)
     p.add_argument("--beta-max", type=float, default=100.0)
+    p.add_argument("--straight-through", action="store_true",
+                   help="D reads the sampled one-hots; gradients follow the relaxed ones")
     p.add_argument("--generator", default="lstm")
     p.add_argument("--embed-dim", type=int, default=32)
     p.add_argument("--hidden-dim", type=int, default=32)

@@ -211,6 +211,29 @@ def test_the_text_benchmark_measures_along_the_adversarial_phase(tmp_path, capsy
     assert [r["nll_oracle"] for r in ends] == pytest.approx([r["nll_oracle"] for r in plain])
 
 
+def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
+    """On log steps a point also holds D's and G's losses; --straight-through reaches G."""
+    pytest.importorskip("sparring_text")
+    text = _load("text")
+    build, seen = text._config, {}
+
+    def logging_every_step(args, case, out):
+        config = build(args, case, out)
+        config["trainer"]["log_every"] = 1
+        seen.update(config["generator"])
+        return config
+
+    monkeypatch.setattr(text, "_config", logging_every_step)
+    assert text.main(["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "3", "--samples", "8",
+                      "--num-filters", "8", "--num-rep", "2", "--straight-through", "--eval-every", "1",
+                      "--json", str(tmp_path / "t.jsonl")]) == 0
+    assert seen["straight_through"] is True
+    points = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()
+              if json.loads(line)["row"].startswith("adversarial step")]
+    assert [p["step"] for p in points] == [1, 2]
+    assert all(0 < p["d_loss"] < 10 and p["grad_norm_g"] >= 0 and "g_loss" in p for p in points)
+
+
 def test_the_music_table_does_not_count_a_collapsed_run(tmp_path):
     audio = _load("audio")
     data = {"empty_bars": 0.003, "used_pitch_classes": 3.316, "qualified_notes": 0.590, "polyphony": 0.0,
