@@ -9,6 +9,8 @@
 #   MINUTES=5 bash benchmarks/gpu_quality.sh            # on the GPU machine
 #   DEVICE=cpu MINUTES=0.05 QUICK=1 bash benchmarks/gpu_quality.sh   # check it here
 #   ONLY="mnist-sngan-ada text-oracle" MINUTES=5 bash benchmarks/gpu_quality.sh   # some runs
+#   ONLY="text-oracle text-coco" MINUTES=3 T_MLE=0.8 T_ADV=2.2 bash benchmarks/gpu_quality.sh
+#       # text only, with its MLE and adversarial minutes set apart (else 35 % and 50 % of MINUTES)
 #
 # Processes on one GPU take turns (time slices, not side by side), so fewer runs each get
 # more of it: ONLY names the runs to start (the names below; all when unset).
