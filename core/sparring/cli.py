@@ -55,6 +55,7 @@ def _raw_config(args) -> dict:
 def cmd_train(args, registry) -> int:
     from .checkpoint import latest_checkpoint
     from .config import resolve
+    from . import distributed
     from .train import Trainer
 
     config = resolve(_raw_config(args), registry)
@@ -71,6 +72,7 @@ def cmd_train(args, registry) -> int:
           f"on {config.dataset.name}, loss {config.trainer.loss}) on {trainer.device}, "
           f"steps {start}..{config.trainer.steps}; run folder {config.out}", file=sys.stderr)
     metrics = trainer.train()
+    distributed.shutdown(trainer.dist)  # only after a clean end: a crashed rank must not hang the others
     if trainer.stopped is not None:
         # Signals keep the shell's conventions; a plugin's request is a normal end.
         return {"SIGINT": 130, "SIGTERM": 143}.get(trainer.stopped, 0)

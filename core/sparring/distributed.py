@@ -78,3 +78,12 @@ def broadcast_parameters(module: torch.nn.Module, ctx: Context) -> None:
     if ctx.enabled:
         for t in list(module.parameters()) + list(module.buffers()):
             dist.broadcast(t.data, 0)
+
+
+def shutdown(ctx: Context) -> None:
+    """Wait for every rank, then leave the process group. Without this a rank that finishes
+    first (rank 0 still writes samples, checkpoints and metrics) exits with gloo's threads
+    alive, aborts, and torchrun then kills rank 0 in the middle of its work."""
+    if ctx.enabled and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
