@@ -37,6 +37,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "mode_collapse.jsonl"
+# Runs in progress (checkpoints and logs): a killed run continues from its last checkpoint.
+WORK = ROOT.parent / "runs" / "mode_collapse"
 QUICK_RESULTS = ROOT / "results" / "mode_collapse_quick.jsonl"
 PLOTS = ROOT / "plots" / "mode_collapse"
 DATASETS = ("ring", "grid")
@@ -186,8 +188,9 @@ def run_config(recipe: str, dataset: str, seed: int, steps: int, out: str, devic
     t = raw["trainer"]
     # Evaluations along the way (the same 2,500-sample protocol; they draw from their own
     # RNG, so training is unchanged) show how far a row is from converged.
+    # A checkpoint every 1/40 of the run: a kill (or a session's end) loses at most that.
     t.update(steps=steps, progress=False, log_every=max(steps // 20, 1), sample_every=steps,
-             checkpoint_every=steps, keep_last=1, eval_samples=2500,
+             checkpoint_every=max(steps // 40, 1), keep_last=1, eval_samples=2500,
              eval_every=max(steps // TRAJECTORY_POINTS, 1))
     return raw
 
@@ -235,52 +238,63 @@ def command_line(recipe: str, dataset: str, steps: int, seeds: int, quick: bool 
     return cmd
 
 
+def run_dir(job: dict) -> Path:
+    """Where one run keeps its checkpoints and log until its record is written."""
+    return Path(job["work_dir"]) / f"{job['recipe']}-{job['dataset']}-s{job['seed']}-{job['steps']}-{job['fingerprint']}"
+
+
 def train_one(job: dict) -> dict | None:
-    """Train one (recipe, dataset, seed) run in this process; its result record (None if stopped)."""
+    """Train one (recipe, dataset, seed) run in this process, continuing from its last
+    checkpoint if an earlier process was stopped; its result record (None if stopped
+    again: SIGINT/SIGTERM checkpoint the run, and the next call continues it)."""
     import torch
 
     torch.set_num_threads(1)
+    from sparring.checkpoint import latest_checkpoint
     from sparring.config import resolve
     from sparring.registry import load_registry
     from sparring.train import Trainer
 
     recipe, dataset, seed, steps = job["recipe"], job["dataset"], job["seed"], job["steps"]
-    tmp = tempfile.mkdtemp(prefix=f"mc-{recipe}-{dataset}-{seed}-")
-    try:
-        registry = load_registry(entry_points=False)
-        cfg = resolve(run_config(recipe, dataset, seed, steps, tmp, job.get("device", "auto")), registry)
-        trainer = Trainer(cfg, registry)
-        start = time.perf_counter()
-        trainer.train()
-        seconds = time.perf_counter() - start
-        if trainer.step != steps:  # stopped by a signal: not a finished run, record nothing
-            return None
-        # The protocol's evaluation: 2,500 samples from the sampling generator (EMA if any).
-        metrics = trainer.evaluate(2500)
-        plot = None
-        if job.get("plot"):
-            plots = Path(job["plots_dir"])
-            plots.mkdir(parents=True, exist_ok=True)
-            name = f"{recipe}-{dataset}-s{seed}-{steps}"
-            paths = trainer.write_samples(n=2500, path=plots / name)
-            plot = str(paths[0].relative_to(ROOT)) if paths and paths[0].is_relative_to(ROOT) else (
-                str(paths[0]) if paths else None)
-        return {
-            "recipe": recipe, "dataset": dataset, "seed": seed, "steps": steps,
-            "fingerprint": job["fingerprint"],
-            "modes": int(metrics["modes"]), "high_quality": metrics["high_quality"],
-            "reverse_kl": metrics["reverse_kl"], "fd": metrics.get("fd"),
-            "sampler": "ema" if trainer.ema is not None else "G",
-            "seconds": round(seconds, 2), "ms_per_step": round(1000 * seconds / steps, 3),
-            "device": str(trainer.device), "torch": torch.__version__,
-            "host": platform.node(), "cpu": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(), "quick": bool(job.get("quick")),
-            "skipped_steps": trainer.skipped_steps, "plot": plot,
-            "trajectory": [p for p in trajectory(tmp) if p["step"] != steps],
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    out = run_dir(job)
+    out.mkdir(parents=True, exist_ok=True)
+    registry = load_registry(entry_points=False)
+    cfg = resolve(run_config(recipe, dataset, seed, steps, str(out), job.get("device", "auto")), registry)
+    trainer = Trainer(cfg, registry, resume=latest_checkpoint(out) is not None)
+    first_step = trainer.step
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    if trainer.step != steps:  # stopped by a signal: checkpointed, not finished, record nothing
+        return None
+    # The protocol's evaluation: 2,500 samples from the sampling generator (EMA if any).
+    metrics = trainer.evaluate(2500)
+    plot = None
+    if job.get("plot"):
+        plots = Path(job["plots_dir"])
+        plots.mkdir(parents=True, exist_ok=True)
+        name = f"{recipe}-{dataset}-s{seed}-{steps}"
+        paths = trainer.write_samples(n=2500, path=plots / name)
+        plot = str(paths[0].relative_to(ROOT)) if paths and paths[0].is_relative_to(ROOT) else (
+            str(paths[0]) if paths else None)
+    trained = max(steps - first_step, 1)
+    return {
+        "recipe": recipe, "dataset": dataset, "seed": seed, "steps": steps,
+        "fingerprint": job["fingerprint"],
+        "modes": int(metrics["modes"]), "high_quality": metrics["high_quality"],
+        "reverse_kl": metrics["reverse_kl"], "fd": metrics.get("fd"),
+        "sampler": "ema" if trainer.ema is not None else "G",
+        # seconds and ms/step of this process's part of the run (resumed_from > 0: the
+        # steps before it ran in an earlier process)
+        "seconds": round(seconds, 2), "ms_per_step": round(1000 * seconds / trained, 3),
+        "resumed_from": first_step,
+        "device": str(trainer.device), "torch": torch.__version__,
+        "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(), "quick": bool(job.get("quick")),
+        "skipped_steps": trainer.skipped_steps, "plot": plot,
+        "trajectory": [p for p in trajectory(out) if p["step"] != steps],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 # --- results file --------------------------------------------------------------------
@@ -312,7 +326,7 @@ def append_result(path: Path, rec: dict) -> None:
 
 
 def plan(recipes, datasets, seeds, steps_override, done: set, quick: bool, plots_dir: Path,
-         device: str) -> list[dict]:
+         device: str, work_dir: Path = WORK) -> list[dict]:
     """The runs still to do, seed-major so every row gains seeds evenly."""
     jobs = []
     for seed in seeds:
@@ -324,7 +338,7 @@ def plan(recipes, datasets, seeds, steps_override, done: set, quick: bool, plots
                     continue
                 jobs.append({"recipe": recipe, "dataset": dataset, "seed": seed, "steps": steps,
                              "fingerprint": fp, "quick": quick, "plot": seed == 0,
-                             "plots_dir": str(plots_dir), "device": device})
+                             "plots_dir": str(plots_dir), "device": device, "work_dir": str(work_dir)})
     return jobs
 
 
@@ -443,6 +457,10 @@ def format_trajectories(records: list[dict], recipes: list[str]) -> str:
 # --- main ----------------------------------------------------------------------------
 
 
+def _train_job(job: dict) -> tuple[dict, dict | None]:
+    return job, train_one(job)
+
+
 def _run_jobs(jobs: list[dict], workers: int, results: Path) -> None:
     total = len(jobs)
     if total == 0:
@@ -451,11 +469,13 @@ def _run_jobs(jobs: list[dict], workers: int, results: Path) -> None:
     print(f"{total} runs to do with {workers} worker(s)", file=sys.stderr)
     t0 = time.perf_counter()
 
-    def report(i, rec):
+    def report(i, job, rec):
         if rec is None:
-            print(f"[{i}/{total}] a run was stopped before its last step; not recorded", file=sys.stderr)
+            print(f"[{i}/{total}] {job['recipe']} {job['dataset']} seed {job['seed']} was stopped before its last "
+                  f"step; checkpointed in {run_dir(job)}, the same command continues it", file=sys.stderr)
             return False
         append_result(results, rec)
+        shutil.rmtree(run_dir(job), ignore_errors=True)  # recorded: its checkpoints are no longer needed
         print(f"[{i}/{total}] {rec['recipe']} {rec['dataset']} seed {rec['seed']} {rec['steps']} steps: "
               f"modes {rec['modes']} HQ {rec['high_quality']:.1f}% rKL {rec['reverse_kl']:.3f} "
               f"({rec['seconds']:.0f} s, {rec['ms_per_step']:.1f} ms/step; {time.perf_counter() - t0:.0f} s total)",
@@ -464,15 +484,15 @@ def _run_jobs(jobs: list[dict], workers: int, results: Path) -> None:
 
     if workers <= 1:
         for i, job in enumerate(jobs, 1):
-            if not report(i, train_one(job)):
+            if not report(i, job, train_one(job)):
                 return  # stopped by SIGINT/SIGTERM: finish here; a rerun resumes
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers, maxtasksperchild=1) as pool:
-        for i, rec in enumerate(pool.imap_unordered(train_one, jobs), 1):
-            report(i, rec)
+        for i, (job, rec) in enumerate(pool.imap_unordered(_train_job, jobs), 1):
+            report(i, job, rec)
 
 
 def main(argv=None) -> int:
@@ -488,6 +508,9 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke test: 2 seeds, 200 steps, separate results file")
     p.add_argument("--results", type=Path, default=None, help=f"results file (default {RESULTS.relative_to(ROOT.parent)})")
     p.add_argument("--plots", type=Path, default=PLOTS, help="folder of seed-0 scatter plots")
+    p.add_argument("--work", type=Path, default=WORK,
+                   help=f"folder of runs in progress, each continued from its checkpoint after a stop "
+                        f"(default {WORK.relative_to(ROOT.parent)})")
     p.add_argument("--table", action="store_true", help="only print the table from the results file")
     p.add_argument("--trajectory", action="store_true",
                    help="also print each requested row's metrics at the evaluations along training")
@@ -512,7 +535,7 @@ def main(argv=None) -> int:
         done = {run_key(r) for r in load_results(results)}
         jobs = plan(recipes, datasets, range(args.first_seed, args.first_seed + seeds), steps, done,
                     args.quick, args.plots if not args.quick else Path(tempfile.gettempdir()) / "mc-quick-plots",
-                    args.device)
+                    args.device, args.work if not args.quick else Path(tempfile.gettempdir()) / "mc-quick-runs")
         _run_jobs(jobs, max(args.workers, 1), results)
     print(format_table(load_results(results), target_seeds=10 if not args.quick else target))
     if args.trajectory:

@@ -28,8 +28,9 @@ def mc(monkeypatch):
 def test_runs_are_appended_and_a_rerun_skips_them(mc, tmp_path, capsys):
     results = tmp_path / "results.jsonl"
     argv = ["--recipes", "tiny", "--datasets", "ring", "--seeds", "2", "--workers", "1",
-            "--results", str(results), "--plots", str(tmp_path / "plots")]
+            "--results", str(results), "--plots", str(tmp_path / "plots"), "--work", str(tmp_path / "work")]
     assert mc.main(argv) == 0
+    assert not any((tmp_path / "work").iterdir())  # recorded runs leave no folder behind
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert [(r["recipe"], r["dataset"], r["seed"], r["steps"]) for r in records] == [
         ("tiny", "ring", 0, 20), ("tiny", "ring", 1, 20)]
@@ -81,3 +82,42 @@ def test_fingerprint_changes_with_the_recipe_but_not_the_steps(mc, monkeypatch):
     monkeypatch.setitem(mc.RECIPES["tiny"]["config"]["trainer"], "lr_g", 1e-3)
     assert mc.fingerprint("tiny", "ring") != before
     assert mc.fingerprint("gan", "ring") != mc.fingerprint("gan", "grid")
+
+
+def test_a_stopped_run_continues_from_its_checkpoint(mc, tmp_path, monkeypatch):
+    """A run stopped mid-way (a signal, a session's end) is checkpointed in its work folder;
+    the next call continues it, and the result equals an uninterrupted run's."""
+    from sparring.train import Trainer
+
+    def job(work):
+        return {"recipe": "tiny", "dataset": "ring", "seed": 3, "steps": 20,
+                "fingerprint": mc.fingerprint("tiny", "ring"), "work_dir": str(work), "device": "cpu"}
+
+    whole = mc.train_one(job(tmp_path / "whole"))
+    assert whole["resumed_from"] == 0
+
+    step = Trainer.train_step
+
+    def stop_at_step_11(self):
+        if self.step == 11:
+            self.request_stop("test")
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", stop_at_step_11)
+    interrupted = job(tmp_path / "cut")
+    assert mc.train_one(interrupted) is None
+    assert list((mc.run_dir(interrupted) / "checkpoints").iterdir())  # the stop left a checkpoint
+    monkeypatch.setattr(Trainer, "train_step", step)
+    resumed = mc.train_one(interrupted)
+    assert resumed["resumed_from"] == 12
+    for key in ("modes", "high_quality", "reverse_kl"):
+        assert resumed[key] == pytest.approx(whole[key])
+    assert resumed["trajectory"] == whole["trajectory"]
+
+    # Once recorded, the run's folder is removed; the results file holds it.
+    results = tmp_path / "results.jsonl"
+    argv = ["--recipes", "tiny", "--datasets", "ring", "--seeds", "1", "--first-seed", "3", "--workers", "1",
+            "--results", str(results), "--plots", str(tmp_path / "plots"), "--work", str(tmp_path / "cut")]
+    assert mc.main(argv) == 0
+    assert not mc.run_dir(interrupted).exists()
+    assert [r["seed"] for r in mc.load_results(results)] == [3]
