@@ -73,6 +73,8 @@ class MuseGANGeneratorConfig:
     ``note_grid`` (with ``monophonic``) makes each track's choice once per that many
     steps, held over them (its logits averaged over the group): 2 puts notes on an
     eighth-note grid of a sixteenth-note roll, as the chorales' voices mostly move.
+    ``hold`` (with ``monophonic``) adds a third choice beside a pitch and a rest: hold the
+    previous note, so one logit decides how long a note lasts (straight-through as well).
     """
 
     latent_per_part: int = 32
@@ -82,6 +84,7 @@ class MuseGANGeneratorConfig:
     monophonic: bool = False
     time_upsample: str = "transposed"
     note_grid: int = 1
+    hold: bool = False
 
 
 @dataclass

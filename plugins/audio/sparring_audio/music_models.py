@@ -89,6 +89,11 @@ class MuseGANGenerator(nn.Module):
         if self.note_grid > 1 and not self.monophonic:
             raise ConfigError("generator.note_grid > 1 needs generator.monophonic = true "
                               "(it holds each voice's one note per step over the grid)")
+        # A third kind of choice beside a pitch and a rest: hold the previous note. One logit
+        # decides a note's length, instead of the same pitch winning the argmax cell after cell.
+        if cfg.hold and not self.monophonic:
+            raise ConfigError("generator.hold needs generator.monophonic = true (it holds a voice's one note)")
+        self.hold = nn.Conv2d(g, tracks, (1, self.pitches), groups=tracks) if cfg.hold else None
 
     def split_latent(self, z):
         """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
@@ -124,19 +129,46 @@ class MuseGANGenerator(nn.Module):
 
     def _one_note_per_step(self, h, b):
         """Each track sounds one pitch or rests at every step: a softmax over the pitches
-        and a rest, one-hot in the forward pass and the softmax's gradient backward."""
+        and a rest (and a hold, with ``hold``), one-hot in the forward pass and the softmax's
+        gradient backward."""
         features = self.private[:3](h)
-        logits = torch.cat([self.private[3](features), self.rest(features)], dim=-1)
+        heads = [self.private[3](features), self.rest(features)]
+        if self.hold is not None:
+            heads.append(self.hold(features))
+        logits = torch.cat(heads, dim=-1)
         logits = self._tracks_first(logits.reshape(b, self.bars, self.tracks, self.steps_per_bar, -1), b)
         k = self.note_grid
         if k > 1:  # one choice per k steps, from the group's mean logits
             logits = logits.reshape(b, self.tracks, -1, k, logits.shape[-1]).mean(3)
-        soft = logits.float().softmax(-1)
+        dtype, logits = logits.dtype, logits.float()
+        if self.hold is not None:  # the phrase's first step has nothing to hold
+            logits = _no_hold_at_start(logits)
+        soft = logits.softmax(-1)
         hard = nn.functional.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
+        if self.hold is not None:
+            soft, hard = _resolve_holds(soft), _resolve_holds(hard)
         choice = hard + (soft - soft.detach())  # exactly one-hot: soft - soft is 0
         if k > 1:
             choice = choice.repeat_interleave(k, dim=2)
-        return (2 * choice[..., :self.pitches] - 1).to(logits.dtype)
+        return (2 * choice[..., :self.pitches] - 1).to(dtype)
+
+
+def _no_hold_at_start(logits):
+    """(B, tracks, cells, P + 2) logits with the hold choice (the last) ruled out at cell 0."""
+    blocked = torch.zeros_like(logits[:, :, :1])
+    blocked[..., -1] = float("-inf")
+    return torch.cat([logits[:, :, :1] + blocked, logits[:, :, 1:]], dim=2)
+
+
+def _resolve_holds(p):
+    """(B, tracks, cells, P + 2) choice probabilities, the last being "hold the previous
+    cell's note", to what sounds: (B, tracks, cells, P + 1) over the pitches and a rest.
+    out[t] = p[t, :-1] + p[t, hold] * out[t - 1]: one-hot in, one-hot out; softmax in, the
+    expected note out, so a hold's probability gets the gradient of the note it repeats."""
+    sounding = [p[:, :, 0, :-1]]
+    for t in range(1, p.shape[2]):
+        sounding.append(p[:, :, t, :-1] + p[:, :, t, -1:] * sounding[-1])
+    return torch.stack(sounding, dim=2)
 
 
 class MuseGANDiscriminator(nn.Module):

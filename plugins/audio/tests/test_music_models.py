@@ -141,7 +141,8 @@ def test_per_track_latent_changes_only_that_track():
 
 
 # yes: the layout CUDA runs get by default; pack 2: D reads two phrases' tracks at once
-# onset stream and minibatch std: BinaryMuseGAN's and ProGAN's extra D inputs, with R1 on the reals
+# onset stream and minibatch std: BinaryMuseGAN's and ProGAN's extra D inputs, with R1 on the reals,
+# and G's monophonic voices on an eighth-note grid with a hold choice
 @pytest.mark.parametrize("channels_last,pack,extras", [("no", 1, False), ("yes", 1, False), ("no", 2, False),
                                                         ("no", 2, True)])
 def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last, pack, extras):
@@ -149,7 +150,8 @@ def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, cha
     raw = {"modality": "music", "out": str(tmp_path / "run"),
            "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
                        "n_critic": 1, "progress": False, "channels_last": channels_last, "pack": pack},
-           "generator": {"latent_per_part": 4, "channels": 32},
+           "generator": {"latent_per_part": 4, "channels": 32,
+                         **({"monophonic": True, "note_grid": 2, "hold": True} if extras else {})},
            "discriminator": {"channels": 8, "onset_stream": extras, "minibatch_std": extras},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     if extras:
@@ -183,3 +185,33 @@ def test_writers_binarise_at_zero(tmp_path):
     from PIL import Image
 
     assert Image.open(paths[0]).size[0] > 64
+
+
+def test_hold_repeats_the_previous_note_and_its_logit_gets_a_gradient():
+    from sparring_audio.music_models import _resolve_holds
+
+    # Hand-made choices over 2 pitches, a rest and a hold: pitch 0, hold, hold, pitch 1, rest, hold.
+    order = torch.tensor([0, 3, 3, 1, 2, 3])
+    hard = torch.nn.functional.one_hot(order, 4).float()[None, None]
+    sounding = _resolve_holds(hard)[0, 0].argmax(-1)
+    assert sounding.tolist() == [0, 0, 0, 1, 2, 2]
+    # Soft: half hold at step 1 gives half the previous note.
+    soft = torch.tensor([[1.0, 0, 0, 0], [0, 0.5, 0, 0.5]])[None, None]
+    assert torch.allclose(_resolve_holds(soft)[0, 0, 1], torch.tensor([0.5, 0.5, 0.0]))
+
+    info = DataInfo((4, 32, 24))
+    cfg = MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2, hold=True)
+    G = MuseGANGenerator(cfg, info)
+    with torch.no_grad():
+        G.hold.bias.fill_(100.0)  # hold wins wherever it may: each voice keeps its first note
+    x = G(torch.randn(8, G.latent_dim))
+    assert x.shape == (8, 4, 32, 24) and (x > 0).sum(-1).max() <= 1
+    assert torch.equal(x, x[:, :, :1].expand_as(x))
+    with torch.no_grad():
+        G.hold.bias.fill_(0.0)
+    x = G(torch.randn(16, G.latent_dim))
+    assert set(x.unique().tolist()) == {-1.0, 1.0} and (x > 0).sum(-1).max() == 1
+    (x * torch.randn_like(x)).sum().backward()
+    assert G.hold.weight.grad.abs().sum() > 0 and G.rest.weight.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="generator.hold needs generator.monophonic"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, hold=True), info)
