@@ -98,7 +98,7 @@ text() {  # name, then benchmark arguments
     $PY benchmarks/text.py "$@" "${TEXT[@]}" --json "$WORK/$name.jsonl" > "$WORK/$name.log" 2>&1
 }
 text text-oracle "${ORACLE[@]}" &
-text text-oracle-b1000 "${ORACLE[@]}" --beta-max 1000 &   # RelGAN(1000): sharper samples
+text text-oracle-nc5 "${ORACLE[@]}" --n-critic 5 &   # RelGAN's code: five D steps a G step
 text text-coco "${COCO_ARGS[@]}" &
 text text-coco-b1000 "${COCO_ARGS[@]}" --beta-max 1000 &
 

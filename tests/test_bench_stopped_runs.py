@@ -212,7 +212,8 @@ def test_the_text_benchmark_measures_along_the_adversarial_phase(tmp_path, capsy
 
 
 def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
-    """On log steps a point also holds D's and G's losses; --straight-through reaches G."""
+    """On log steps a point also holds D's and G's losses; --straight-through reaches G and
+    --n-critic the trainer."""
     pytest.importorskip("sparring_text")
     text = _load("text")
     build, seen = text._config, {}
@@ -220,14 +221,14 @@ def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
     def logging_every_step(args, case, out):
         config = build(args, case, out)
         config["trainer"]["log_every"] = 1
-        seen.update(config["generator"])
+        seen.update(config["generator"], n_critic=config["trainer"]["n_critic"])
         return config
 
     monkeypatch.setattr(text, "_config", logging_every_step)
     assert text.main(["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "3", "--samples", "8",
                       "--num-filters", "8", "--num-rep", "2", "--straight-through", "--eval-every", "1",
-                      "--json", str(tmp_path / "t.jsonl")]) == 0
-    assert seen["straight_through"] is True
+                      "--n-critic", "2", "--json", str(tmp_path / "t.jsonl")]) == 0
+    assert seen["straight_through"] is True and seen["n_critic"] == 2
     points = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()
               if json.loads(line)["row"].startswith("adversarial step")]
     assert [p["step"] for p in points] == [1, 2]
