@@ -61,7 +61,7 @@ def _config(args, case: str, out: str) -> dict:
                     "ema_halflife": 0.0, "log_every": 50, "sample_every": 10**9, "checkpoint_every": 10**9,
                     "progress": False},
         "generator": {"name": args.generator, "embed_dim": args.embed_dim, "hidden_dim": args.hidden_dim,
-                      "beta_max": args.beta_max, "schedule": "exponential",
+                      "beta_max": args.beta_max, "schedule": "exponential", "anneal_steps": args.anneal_steps,
                       "straight_through": args.straight_through},
         "discriminator": {"name": "relgan", "num_rep": args.num_rep, "embed_dim": args.d_embed_dim,
                           "num_filters": [args.num_filters] * 4},
@@ -218,6 +218,8 @@ def main(argv=None) -> int:
     p.add_argument("--lr-pretrain", type=float, default=1e-2)
     p.add_argument("--lr-adv", type=float, default=1e-4)
     p.add_argument("--beta-max", type=float, default=100.0)
+    p.add_argument("--anneal-steps", type=int, default=0,
+                   help="span of the temperature schedule in steps (0: the adversarial steps; RelGAN's code: 5000)")
     p.add_argument("--n-critic", type=int, default=1,
                    help="D updates per G update in the adversarial phase (RelGAN's code: 5)")
     p.add_argument("--straight-through", action="store_true",
@@ -250,7 +252,7 @@ def main(argv=None) -> int:
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"hardware: {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"generator {args.generator} (embed {args.embed_dim}, hidden {args.hidden_dim}), batch {args.batch_size}, "
-          f"beta_max {args.beta_max}, n_critic {args.n_critic}, {args.samples} samples per row")
+          f"beta_max {args.beta_max} over {args.anneal_steps or args.adv_steps} steps, n_critic {args.n_critic}, {args.samples} samples per row")
     for case in ([args.only] if args.only else ["oracle", "coco"]):
         ours = run_case(args, case, registry, trajectory)
         rows = PUBLISHED[case] + ours

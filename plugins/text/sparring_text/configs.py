@@ -107,7 +107,9 @@ class GumbelConfig:
 
     The inverse temperature (RelGAN's beta) goes from 1 to ``beta_max`` over the
     adversarial steps following ``schedule`` ("constant" holds ``beta_max``
-    throughout). ``straight_through`` makes the forward output the hard one-hot while
+    throughout); ``anneal_steps`` > 0 spans the schedule over that many steps instead
+    (RelGAN's code anneals over a fixed 5,000 whatever the run's length, so its 3,000-step
+    oracle runs end at beta about 16). ``straight_through`` makes the forward output the hard one-hot while
     gradients follow the relaxed one. ``latent_dim`` is the size of z, which sets the
     initial state; the Gumbel noise is the other source of randomness.
     """
@@ -116,11 +118,14 @@ class GumbelConfig:
     beta_max: float = 100.0
     schedule: str = "exponential"
     straight_through: bool = False
+    anneal_steps: int = 0
 
     def __post_init__(self):
         _choice("schedule", self.schedule, SCHEDULES)
         if self.beta_max < 1.0:
             raise ValueError(f"'beta_max' must be >= 1, got {self.beta_max!r}")
+        if isinstance(self.anneal_steps, bool) or not isinstance(self.anneal_steps, int) or self.anneal_steps < 0:
+            raise ValueError(f"'anneal_steps' must be an integer >= 0 (0: the run's steps), got {self.anneal_steps!r}")
         _positive("latent_dim", self.latent_dim)
 
 

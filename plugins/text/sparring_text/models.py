@@ -32,13 +32,15 @@ class GumbelGenerator(nn.Module):
         self.latent_dim = cfg.latent_dim
         self.beta_max = cfg.beta_max
         self.schedule = cfg.schedule
+        self.anneal_steps = getattr(cfg, "anneal_steps", 0)
         self.straight_through = cfg.straight_through
         self.feed = getattr(cfg, "feed", "hard")
         self.beta = 1.0
 
     def anneal(self, step: int, total: int) -> float:
-        """Set beta for adversarial step ``step`` of ``total`` (called by the plugin's hook)."""
-        self.beta = inverse_temperature(self.schedule, step, total, self.beta_max)
+        """Set beta for adversarial step ``step`` of ``total`` (called by the plugin's hook);
+        a configured ``anneal_steps`` replaces ``total``."""
+        self.beta = inverse_temperature(self.schedule, step, self.anneal_steps or total, self.beta_max)
         return self.beta
 
     @property
