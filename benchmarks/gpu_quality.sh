@@ -98,7 +98,9 @@ text() {  # name, then benchmark arguments
     $PY benchmarks/text.py "$@" "${TEXT[@]}" --json "$WORK/$name.jsonl" > "$WORK/$name.log" 2>&1
 }
 text text-oracle "${ORACLE[@]}" &
-text text-oracle-nc5 "${ORACLE[@]}" --n-critic 5 &   # RelGAN's code: five D steps a G step
+# RelGAN's oracle recipe as near as we have it: five D steps a G step, beta annealed over a
+# fixed 5,000 steps (ends near 16 at 3,000), a 256-wide G (its RMC is 2 heads x 256; ours an LSTM).
+text text-oracle-relgan "${ORACLE[@]}" --n-critic 5 --anneal-steps 5000 --hidden-dim 256 &
 text text-coco "${COCO_ARGS[@]}" &
 text text-coco-b1000 "${COCO_ARGS[@]}" --beta-max 1000 &
 
