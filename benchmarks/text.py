@@ -22,6 +22,7 @@ fewer and label the row as reduced (the table prints the steps of every row).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -120,6 +121,25 @@ def reference_rows(trainer, case: str, n: int) -> list:
     return [(f"training captions ({n}) vs test", row), (f"test captions ({n}), Self-BLEU", test_self)]
 
 
+@contextlib.contextmanager
+def sampling_temperature(trainer, temperature: float):
+    """G's logits divided by ``temperature`` while measuring (sampling and NLL-gen alike).
+
+    MLE sampled below temperature 1 trades diversity for quality with no training at all
+    (Caccia et al. 2018, "Language GANs falling short"): the row a GAN's NLL-oracle must be
+    read beside, since sharper samples alone lower it."""
+    models = [m for m in (trainer.G, trainer.ema.model if trainer.ema is not None else None) if m is not None]
+    saved = [(m, m.step, m.teacher_logits) for m in models]
+    for m, step, teacher in saved:
+        m.step = lambda inp, state, _step=step: (lambda out: (out[0] / temperature, out[1]))(_step(inp, state))
+        m.teacher_logits = lambda z, ids, _t=teacher: _t(z, ids) / temperature
+    try:
+        yield
+    finally:
+        for m, step, teacher in saved:
+            del m.step, m.teacher_logits  # back to the class's methods
+
+
 def _time_first_step(trainer) -> dict:
     """Time the trainer's next step (synchronised on CUDA); the result lands in the dict."""
     import torch
@@ -177,6 +197,11 @@ def run_case(args, case: str, registry, trajectory: Trajectory | None = None) ->
         mle = measure(trainer, case, args.samples)
         rows.append((f"ours: MLE, {trainer.pretrain_step} steps, {mle_time / 60:.1f} min", mle))
         print(f"[{case}] MLE: {json.dumps(mle)}", file=sys.stderr, flush=True)
+        for t in args.mle_temperatures:
+            with sampling_temperature(trainer, t):
+                cooled = measure(trainer, case, args.samples)
+            rows.append((f"ours: the same MLE sampled at temperature {t:g}", cooled))
+            print(f"[{case}] MLE at temperature {t:g}: {json.dumps(cooled)}", file=sys.stderr, flush=True)
         first_step = _time_first_step(trainer)
         if trajectory is not None:
             trajectory.case, trajectory.points = case, []
@@ -205,6 +230,16 @@ def table(case: str, rows: list) -> str:
         cells = [f"{values[c]:.3f}" if c in values else "" for c in cols]
         lines.append("| " + " | ".join([name] + cells) + " |")
     return "\n".join(lines)
+
+
+def _floats(text: str) -> list:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma list of numbers, got {text!r}") from None
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"temperatures must be > 0, got {text!r}")
+    return values
 
 
 def main(argv=None) -> int:
@@ -236,6 +271,8 @@ def main(argv=None) -> int:
                    help="trainer.precision (auto: bf16 on CUDA)")
     p.add_argument("--eval-every", type=int, default=0,
                    help="also measure every N adversarial steps and print the trajectory (0: end only)")
+    p.add_argument("--mle-temperatures", type=_floats, default=[],
+                   help="comma list: also measure the MLE generator sampled at these temperatures")
     p.add_argument("--json", help="append every row and trajectory point here, one JSON object a line")
     p.add_argument("--mle-minutes", type=float, default=0.0,
                    help="end MLE pre-training after this many minutes (0: run every step); rows say the steps")

@@ -211,6 +211,30 @@ def test_the_text_benchmark_measures_along_the_adversarial_phase(tmp_path, capsy
     assert [r["nll_oracle"] for r in ends] == pytest.approx([r["nll_oracle"] for r in plain])
 
 
+def test_the_text_benchmark_measures_the_mle_generator_cooled(tmp_path):
+    """--mle-temperatures adds rows of the MLE generator sampled cooler; temperature 1 is the
+    MLE row itself, and the generator is restored for the adversarial phase."""
+    pytest.importorskip("sparring_text")
+    text = _load("text")
+    argv = ["--only", "oracle", "--pretrain-steps", "30", "--adv-steps", "2", "--samples", "16",
+            "--num-filters", "8", "--num-rep", "2", "--lr-pretrain", "3e-2"]
+    assert text.main(argv + ["--json", str(tmp_path / "plain.jsonl")]) == 0
+    assert text.main(argv + ["--mle-temperatures", "1,0.25", "--json", str(tmp_path / "swept.jsonl")]) == 0
+    plain = [json.loads(line) for line in (tmp_path / "plain.jsonl").read_text().splitlines()]
+    swept = {r["row"].rsplit(",", 1)[0]: r for r in
+             (json.loads(line) for line in (tmp_path / "swept.jsonl").read_text().splitlines())}
+    mle = swept["ours: MLE, 30 steps"]
+    at_one = swept["ours: the same MLE sampled at temperature 1"]
+    cold = swept["ours: the same MLE sampled at temperature 0.25"]
+    assert (at_one["nll_oracle"], at_one["nll_gen"]) == (mle["nll_oracle"], mle["nll_gen"])
+    assert cold["nll_oracle"] != mle["nll_oracle"] and cold["nll_gen"] > mle["nll_gen"]
+    gan = [r for r in plain if r["row"].startswith("ours: Gumbel GAN")][0]
+    after = swept["ours: Gumbel GAN after it, +2 adv. steps"]
+    assert (after["nll_oracle"], after["nll_gen"]) == (gan["nll_oracle"], gan["nll_gen"])
+    with pytest.raises(SystemExit):
+        text.main(argv + ["--mle-temperatures", "0.5,0"])
+
+
 def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
     """On log steps a point also holds D's and G's losses; --straight-through reaches G and
     --n-critic the trainer."""
@@ -227,8 +251,8 @@ def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
     monkeypatch.setattr(text, "_config", logging_every_step)
     assert text.main(["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "3", "--samples", "8",
                       "--num-filters", "8", "--num-rep", "2", "--straight-through", "--eval-every", "1",
-                      "--n-critic", "2", "--json", str(tmp_path / "t.jsonl")]) == 0
-    assert seen["straight_through"] is True and seen["n_critic"] == 2
+                      "--n-critic", "2", "--anneal-steps", "50", "--json", str(tmp_path / "t.jsonl")]) == 0
+    assert seen["straight_through"] is True and seen["n_critic"] == 2 and seen["anneal_steps"] == 50
     points = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()
               if json.loads(line)["row"].startswith("adversarial step")]
     assert [p["step"] for p in points] == [1, 2]
