@@ -131,8 +131,12 @@ def sampling_temperature(trainer, temperature: float):
     models = [m for m in (trainer.G, trainer.ema.model if trainer.ema is not None else None) if m is not None]
     saved = [(m, m.step, m.teacher_logits) for m in models]
     for m, step, teacher in saved:
-        m.step = lambda inp, state, _step=step: (lambda out: (out[0] / temperature, out[1]))(_step(inp, state))
-        m.teacher_logits = lambda z, ids, _t=teacher: _t(z, ids) / temperature
+        def cooled_step(inp, state, _step=step):
+            logits, state = _step(inp, state)
+            return logits / temperature, state
+
+        m.step = cooled_step
+        m.teacher_logits = lambda z, ids, _teacher=teacher: _teacher(z, ids) / temperature
     try:
         yield
     finally:
