@@ -124,8 +124,8 @@ class GumbelConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         if self.beta_max < 1.0:
             raise ValueError(f"'beta_max' must be >= 1, got {self.beta_max!r}")
-        if isinstance(self.anneal_steps, bool) or not isinstance(self.anneal_steps, int) or self.anneal_steps < 0:
-            raise ValueError(f"'anneal_steps' must be an integer >= 0 (0: the run's steps), got {self.anneal_steps!r}")
+        if self.anneal_steps < 0:  # the config loader has checked it is an integer
+            raise ValueError(f"'anneal_steps' must be >= 0 (0: the run's steps), got {self.anneal_steps!r}")
         _positive("latent_dim", self.latent_dim)
 
 

@@ -32,7 +32,7 @@ class GumbelGenerator(nn.Module):
         self.latent_dim = cfg.latent_dim
         self.beta_max = cfg.beta_max
         self.schedule = cfg.schedule
-        self.anneal_steps = getattr(cfg, "anneal_steps", 0)
+        self.anneal_steps = cfg.anneal_steps
         self.straight_through = cfg.straight_through
         self.feed = getattr(cfg, "feed", "hard")
         self.beta = 1.0
