@@ -8,7 +8,8 @@ same run, beside the published values.
 - oracle (SeqGAN/RelGAN protocol): vocab 5,000, length 20, 10,000 training sequences
   from a random LSTM; NLL-oracle is the oracle's per-token NLL of generated sequences,
   NLL-gen the generator's NLL of held-out oracle data.
-- coco: the text-GAN split under ../shared/data/coco_captions/, word tokens; BLEU-2..5
+- coco: the text-GAN split under ../shared/data/coco_captions/, word tokens (nltk-style
+  split of punctuation, as the published tables tokenize); BLEU-2..5
   of generated captions against the whole test file (nltk sentence_bleu, method1) and
   Self-BLEU-2..5 of the generated captions, beside the test set's own Self-BLEU on as
   many sentences.
@@ -96,24 +97,24 @@ _REFS = {}
 
 
 def _references(ds):
-    from sparring_text.metrics import BleuReferences
+    from sparring_text.metrics import BleuReferences, bleu_tokens
 
     if id(ds) not in _REFS:
-        _REFS[id(ds)] = BleuReferences([t.split() for t in ds.test_texts])
+        _REFS[id(ds)] = BleuReferences([bleu_tokens(t) for t in ds.test_texts])
     return _REFS[id(ds)]
 
 
 def reference_rows(trainer, case: str, n: int) -> list:
     """What real data score: the floor (oracle) or the ceiling/diversity (COCO)."""
     import torch
-    from sparring_text.metrics import _words, self_bleu
+    from sparring_text.metrics import _words, bleu_tokens, self_bleu
 
     ds = trainer.dataset
     if case == "oracle":
         return [("oracle data itself (held out)", {"nll_oracle": ds.oracle.nll(ds.test_ids)})]
     g = torch.Generator().manual_seed(0)
     train = _words(ds, ds.ids[torch.randperm(len(ds), generator=g)[:n]])
-    test = [t.split() for t in ds.test_texts]
+    test = [bleu_tokens(t) for t in ds.test_texts]
     test = [test[i] for i in torch.randperm(len(test), generator=g)[:n].tolist()]
     row = {f"bleu{k}": v for k, v in _references(ds).corpus_mean(train).items()}
     row.update({f"self_bleu{k}": v for k, v in self_bleu(train).items()})

@@ -32,7 +32,7 @@ class TextFileConfig:
 
     ``test_path`` is held-out text for BLEU references and NLL-gen; when empty the last
     ``test_fraction`` of the lines is held out instead. ``tokenizer`` is "char",
-    "word" (whitespace-separated words, the COCO protocol) or "bpe" (byte-level BPE of
+    "word" (words and punctuation, split as nltk's word tokenizer splits them: the COCO protocol) or "bpe" (byte-level BPE of
     at most ``vocab_size`` tokens); ``tokenizer_path`` loads a saved tokenizer (e.g. a
     run's ``tokenizer/`` folder) instead of training one. Samples are padded to
     ``max_len`` tokens; longer lines are skipped, truncated or an error (``too_long``); empty lines are skipped or an error (``empty``); lines that are not

@@ -2,7 +2,10 @@
 
 BLEU is nltk's ``sentence_bleu`` with ``SmoothingFunction().method1`` and uniform
 weights, averaged over generated sentences, every held-out sentence a reference (the
-protocol of the published tables). :class:`BleuReferences` computes exactly that value,
+protocol of the published tables). Hypotheses and references are split into words as
+the published tables split them (Texygen: ``nltk.word_tokenize``; see :func:`bleu_tokens`):
+on a plain whitespace split the COCO training captions score BLEU-2 0.711 against the
+test file instead of the 0.740 Texygen reports. :class:`BleuReferences` computes exactly that value,
 but collects the references' clipping counts once instead of once per hypothesis, which
 makes 10,000 references affordable (the tests check it against nltk itself).
 """
@@ -14,6 +17,23 @@ from collections import Counter, defaultdict
 import torch
 
 ORDERS = (2, 3, 4, 5)
+
+
+def bleu_tokens(text: str) -> list[str]:
+    """The words BLEU counts: nltk's word tokenizer (``word_tokenize`` without its sentence
+    splitter, which needs punkt data that is not shipped), so "wheel." is "wheel", "."."""
+    return _word_tokenizer().tokenize(text)
+
+
+_WORD_TOKENIZER = []
+
+
+def _word_tokenizer():
+    if not _WORD_TOKENIZER:
+        from nltk.tokenize import NLTKWordTokenizer
+
+        _WORD_TOKENIZER.append(NLTKWordTokenizer())
+    return _WORD_TOKENIZER[0]
 
 
 def to_ids(x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +142,9 @@ def _words(dataset, ids: torch.Tensor) -> list[list[str]]:
     from .tokenization import decode
 
     tokenizer = getattr(dataset, "tokenizer", None)
-    return [decode(tokenizer, row).split() for row in ids.tolist()]
+    if tokenizer is None:  # oracle ids: the numbers are the tokens
+        return [decode(None, row).split() for row in ids.tolist()]
+    return [bleu_tokens(decode(tokenizer, row)) for row in ids.tolist()]
 
 
 def bleu_metrics(generated, real, dataset) -> dict:
@@ -134,7 +156,7 @@ def bleu_metrics(generated, real, dataset) -> dict:
     refs = getattr(dataset, "_bleu_references", None)
     if refs is None:
         if getattr(dataset, "test_texts", None):
-            refs = BleuReferences([t.split() for t in dataset.test_texts])
+            refs = BleuReferences([bleu_tokens(t) for t in dataset.test_texts])
         elif getattr(dataset, "test_ids", None) is not None:
             refs = BleuReferences(_words(dataset, dataset.test_ids))
         if refs is not None and dataset is not None:

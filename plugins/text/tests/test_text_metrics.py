@@ -5,7 +5,7 @@ import pytest
 import torch
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from sparring_text.metrics import BleuReferences, bleu_metrics, self_bleu
+from sparring_text.metrics import BleuReferences, bleu_metrics, bleu_tokens, self_bleu
 
 SMOOTH = SmoothingFunction().method1
 
@@ -84,3 +84,22 @@ def test_bleu_metric_decodes_one_hot_samples():
     assert 0 < out["self_bleu2"] < 1
     shuffled = one_hot[:, [2, 1, 0]]
     assert bleu_metrics(shuffled, one_hot, ds)["bleu2"] < 0.5
+
+
+def test_bleu_splits_punctuation_from_words_as_the_published_tables_do():
+    # Texygen tokenizes with nltk: "wheel." is the word "wheel" and a full stop, so a caption
+    # with its stop glued on still matches a reference written with spaces.
+    assert bleu_tokens("a clock as the front wheel.") == ["a", "clock", "as", "the", "front", "wheel", "."]
+    assert bleu_tokens("a man's dog doesn't sit, here") == ["a", "man", "'s", "dog", "does", "n't", "sit", ",", "here"]
+    refs = BleuReferences([bleu_tokens("a clock as the front wheel .")])
+    assert refs.sentence_bleu(bleu_tokens("a clock as the front wheel."))[4] == pytest.approx(1.0)
+    glued = BleuReferences(["a clock as the front wheel .".split()])
+    assert glued.sentence_bleu("a clock as the front wheel.".split())[4] < 0.7
+
+
+def test_bleu_metric_reads_references_and_samples_with_the_same_split():
+    texts = ["a cat sits on the mat.", "a dog runs, fast.", "the cat runs home."]
+    ds = _Words(texts)
+    rows = [ds.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+    ids = torch.tensor([r + [0] * (8 - len(r)) for r in rows])  # pads end a sample
+    assert bleu_metrics(ids, ids, ds)["bleu4"] == pytest.approx(1.0)

@@ -21,8 +21,27 @@ def test_round_trip_is_exact(kind, tmp_path):
 
 def test_word_tokenizer_round_trips_single_spaced_text():
     tok = train_tokenizer(TEXTS, "word", vocab_size=100)
-    assert decode(tok, encode(tok, "a cat sits on the mat.")) == "a cat sits on the mat."
+    assert decode(tok, encode(tok, "a cat sits on the mat .")) == "a cat sits on the mat ."
     assert decode(tok, encode(tok, "a zebra")) == "a <unk>"
+
+
+def test_word_tokenizer_splits_punctuation_as_nltk_does():
+    from nltk.tokenize import NLTKWordTokenizer
+
+    lines = ["a cat sits on the mat.", "the dog, a big one, runs!", "a man's dog doesn't sit (here).",
+             'a sign that reads "stop" on a post .']
+    tok = train_tokenizer(lines, "word", vocab_size=100)
+    nltk_words = NLTKWordTokenizer()
+    for line in lines:
+        words = tok.convert_ids_to_tokens(encode(tok, line))
+        assert "<unk>" not in words
+        # nltk turns straight double quotes into `` and ''; the split points are the same
+        assert [w.replace('"', "q") for w in words] == \
+            [w.replace("``", "q").replace("''", "q") for w in nltk_words.tokenize(line)]
+    assert tok.convert_ids_to_tokens(encode(tok, "the mat.")) == ["the", "mat", "."]
+    assert tok.convert_ids_to_tokens(encode(tok, "doesn't")) == ["does", "n't"]
+    # "mat." and "mat" are one word: the vocabulary holds no word with its full stop
+    assert not any(w.endswith(".") and len(w) > 1 for w in tok.get_vocab())
 
 
 def test_char_vocabulary_is_the_characters_plus_specials():
