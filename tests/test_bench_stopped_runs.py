@@ -237,7 +237,7 @@ def test_the_text_benchmark_measures_the_mle_generator_cooled(tmp_path):
 
 def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
     """On log steps a point also holds D's and G's losses; --straight-through reaches G and
-    --n-critic the trainer."""
+    --n-critic and --pack the trainer."""
     pytest.importorskip("sparring_text")
     text = _load("text")
     build, seen = text._config, {}
@@ -245,14 +245,16 @@ def test_the_text_trajectory_carries_the_logged_losses(tmp_path, monkeypatch):
     def logging_every_step(args, case, out):
         config = build(args, case, out)
         config["trainer"]["log_every"] = 1
-        seen.update(config["generator"], n_critic=config["trainer"]["n_critic"])
+        seen.update(config["generator"], n_critic=config["trainer"]["n_critic"], pack=config["trainer"]["pack"])
         return config
 
     monkeypatch.setattr(text, "_config", logging_every_step)
     assert text.main(["--only", "oracle", "--pretrain-steps", "2", "--adv-steps", "3", "--samples", "8",
                       "--num-filters", "8", "--num-rep", "2", "--straight-through", "--eval-every", "1",
-                      "--n-critic", "2", "--anneal-steps", "50", "--json", str(tmp_path / "t.jsonl")]) == 0
+                      "--n-critic", "2", "--anneal-steps", "50", "--pack", "2", "--batch-size", "8",
+                      "--json", str(tmp_path / "t.jsonl")]) == 0
     assert seen["straight_through"] is True and seen["n_critic"] == 2 and seen["anneal_steps"] == 50
+    assert seen["pack"] == 2
     points = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()
               if json.loads(line)["row"].startswith("adversarial step")]
     assert [p["step"] for p in points] == [1, 2]
