@@ -8,6 +8,7 @@ are padded to a fixed length and a generated sample ends at its first pad); id 1
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 PAD, UNK = "<pad>", "<unk>"
@@ -18,6 +19,8 @@ SPECIALS = [PAD, UNK]
 # tokenizer splits them. The published COCO tables tokenize captions with nltk (RelGAN's
 # 4,682-word vocabulary); a plain whitespace split gives "wheel." and "wheel" two ids.
 WORD_PUNCTUATION = r"n't$|'(?:s|re|ve|ll|d|m)$|^[\"'(\[`]+|[.,;:!?\"')\]](?=[.,;:!?\"')\]]*$)"
+_CLITIC = re.compile(r"n't|'(?:s|re|ve|ll|d|m)")
+_OPENERS = set("\"'([`")
 
 
 def train_tokenizer(texts: list[str], kind: str, vocab_size: int = 5000):
@@ -74,4 +77,22 @@ def decode(tokenizer, ids) -> str:
         return " ".join(map(str, ids))
     if 0 in ids:
         ids = ids[:ids.index(0)]
+    if tokenizer.backend_tokenizer.decoder is None:  # word tokens: undo the punctuation split
+        return join_words(tokenizer.convert_ids_to_tokens(ids))
     return tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+
+def join_words(words: list[str]) -> str:
+    """Words split by the word tokenizer, joined back as written: "the mat ." is "the mat.",
+    "does n't" is "doesn't", and a quote opens or closes by its parity."""
+    text, glue, quotes = "", True, {'"': 0, "'": 0}
+    for word in words:
+        closing = word in ".,;:!?)]" or _CLITIC.fullmatch(word) is not None
+        if word in quotes:
+            closing = quotes[word] % 2 == 1
+        opening = not closing and set(word) <= _OPENERS
+        for mark in quotes:
+            quotes[mark] += word.count(mark) if opening or word in quotes else 0
+        text += word if glue or closing else " " + word
+        glue = opening
+    return text

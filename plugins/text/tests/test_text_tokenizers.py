@@ -21,8 +21,20 @@ def test_round_trip_is_exact(kind, tmp_path):
 
 def test_word_tokenizer_round_trips_single_spaced_text():
     tok = train_tokenizer(TEXTS, "word", vocab_size=100)
-    assert decode(tok, encode(tok, "a cat sits on the mat .")) == "a cat sits on the mat ."
+    assert decode(tok, encode(tok, "a cat sits on the mat.")) == "a cat sits on the mat."
     assert decode(tok, encode(tok, "a zebra")) == "a <unk>"
+
+
+def test_word_decoding_puts_split_punctuation_back_where_it_was_written():
+    lines = ["a cat sits on the mat.", "the dog, a big one, runs!", "a man's dog doesn't sit (here).",
+             'a sign that reads "stop" on a post.', "(\"quoted\") words; and 'single' ones?"]
+    tok = train_tokenizer(lines, "word", vocab_size=100)
+    for line in lines:
+        ids = encode(tok, line)
+        assert len(ids) > len(line.split())  # the punctuation was split off ...
+        assert decode(tok, ids + [0]) == line  # ... and decoding puts it back
+    # a space before a full stop is not kept: the split cannot see it
+    assert decode(tok, encode(tok, "on the mat .")) == "on the mat."
 
 
 def test_word_tokenizer_splits_punctuation_as_nltk_does():
