@@ -15,6 +15,7 @@ same run, beside the published values.
   many sentences.
 
     OMP_NUM_THREADS=1 python benchmarks/text.py --only oracle --pretrain-steps 1500 --adv-steps 300
+    python benchmarks/text.py --only coco --rerank-keep 0.8,0.6   # + the best 500 of 625 / 833 samples
     python benchmarks/text.py --device cuda            # the full protocol (GPU)
 
 The published runs use ~150 MLE epochs and 2,000-5,000 adversarial steps; on a CPU use
@@ -122,6 +123,59 @@ def reference_rows(trainer, case: str, n: int) -> list:
     return [(f"training captions ({n}) vs test", row), (f"test captions ({n}), Self-BLEU", test_self)]
 
 
+def scored_samples(trainer, n: int, seed: int):
+    """``n`` sampled ids (as ``trainer.sample`` draws them) with two scores each: the
+    sampling G's own mean per-token NLL of the sample (tokens up to and including the
+    first pad, under the z that drew it) and D's mean logit (higher: more real)."""
+    import torch
+    import torch.nn.functional as F
+
+    G, D = trainer.sampler, trainer.D
+    rng = torch.Generator().manual_seed(seed)
+    modes = (G.training, D.training)
+    G.eval(), D.eval()
+    ids, nll, critic = [], [], []
+    try:
+        with torch.no_grad():
+            for start in range(0, n, 250):
+                z = trainer.latent(min(250, n - start), rng)
+                x = G(z).float()
+                tokens = x.argmax(-1)
+                logits = G.teacher_logits(z, tokens).float()
+                token_nll = F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")
+                # A sample ends at its first pad (id 0): count the tokens up to it, the pad too.
+                ended = (tokens == 0).long().cumsum(1)
+                counted = (ended == 0) | ((ended == 1) & (tokens == 0))
+                nll.append((token_nll * counted).sum(1) / counted.sum(1).clamp(min=1))
+                critic.append(D(x).float().mean(-1))
+                ids.append(tokens)
+    finally:
+        G.train(modes[0]), D.train(modes[1])
+    return torch.cat(ids).cpu(), {"nll": torch.cat(nll).cpu(), "d": -torch.cat(critic).cpu()}
+
+
+def measure_reranked(trainer, n: int, keeps: list, by: list) -> list:
+    """Rejection by score: draw n / keep samples, keep the n the scorer likes best.
+
+    ``nll``: the lowest own NLL per token (G's likelihood of its own sentence); ``d``: the
+    highest D logit (discriminator rejection sampling, Azadi et al. 2019, as a top-k)."""
+    from sparring_text.metrics import _words, self_bleu
+
+    if not keeps or not by:
+        return []
+    pool_ids, scores = scored_samples(trainer, int(round(n / min(keeps))), trainer.config.seed + 2)
+    rows = []
+    for scorer in by:
+        for keep in keeps:
+            drawn = int(round(n / keep))
+            chosen = scores[scorer][:drawn].argsort(stable=True)[:n]
+            words = _words(trainer.dataset, pool_ids[chosen])
+            row = {f"bleu{k}": v for k, v in _references(trainer.dataset).corpus_mean(words).items()}
+            row.update({f"self_bleu{k}": v for k, v in self_bleu(words).items()})
+            rows.append((f"reranked by {'own NLL' if scorer == 'nll' else 'D'}, best {n} of {drawn}", row))
+    return rows
+
+
 @contextlib.contextmanager
 def sampling_temperature(trainer, temperature: float):
     """G's logits divided by ``temperature`` while measuring (sampling and NLL-gen alike).
@@ -170,8 +224,9 @@ class Trajectory:
     One run then shows where along the temperature schedule each metric moves (the end
     row alone hides a peak or a collapse on the way)."""
 
-    def __init__(self, every: int, samples: int):
+    def __init__(self, every: int, samples: int, rerank_keep=(), rerank_by=()):
         self.every, self.samples = every, samples
+        self.rerank_keep, self.rerank_by = list(rerank_keep), list(rerank_by)
         self.case, self.points = None, []
 
     @hookimpl
@@ -184,6 +239,10 @@ class Trajectory:
         point.update({k: float(logs[k]) for k in ("d_loss", "g_loss", "grad_norm_g") if k in (logs or {})})
         self.points.append(point)
         print(f"[{self.case}] adversarial step {step}: {json.dumps(point)}", file=sys.stderr, flush=True)
+        if self.case == "coco":
+            for name, row in measure_reranked(trainer, self.samples, self.rerank_keep, self.rerank_by):
+                self.points.append({"step": step, "rerank": name, **row})
+                print(f"[{self.case}] adversarial step {step}, {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
 
 
 def run_case(args, case: str, registry, trajectory: Trajectory | None = None) -> list:
@@ -207,6 +266,11 @@ def run_case(args, case: str, registry, trajectory: Trajectory | None = None) ->
                 cooled = measure(trainer, case, args.samples)
             rows.append((f"ours: the same MLE sampled at temperature {t:g}", cooled))
             print(f"[{case}] MLE at temperature {t:g}: {json.dumps(cooled)}", file=sys.stderr, flush=True)
+        if case == "coco":  # D is untrained here: only G's own likelihood can rerank
+            for name, row in measure_reranked(trainer, args.samples, args.rerank_keep,
+                                              [b for b in args.rerank_by if b == "nll"]):
+                rows.append((f"ours: the same MLE, {name}", row))
+                print(f"[{case}] MLE, {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
         first_step = _time_first_step(trainer)
         if trajectory is not None:
             trajectory.case, trajectory.points = case, []
@@ -225,6 +289,10 @@ def run_case(args, case: str, registry, trajectory: Trajectory | None = None) ->
         gan = measure(trainer, case, args.samples)
         rows.append((f"ours: Gumbel GAN after it, +{trainer.step} adv. steps, {adv_time / 60:.1f} min", gan))
         print(f"[{case}] GAN: {json.dumps(gan)}", file=sys.stderr, flush=True)
+        if case == "coco":
+            for name, row in measure_reranked(trainer, args.samples, args.rerank_keep, args.rerank_by):
+                rows.append((f"ours: the same GAN, {name}", row))
+                print(f"[{case}] GAN, {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -280,18 +348,26 @@ def main(argv=None) -> int:
                    help="also measure every N adversarial steps and print the trajectory (0: end only)")
     p.add_argument("--mle-temperatures", type=_floats, default=[],
                    help="comma list: also measure the MLE generator sampled at these temperatures")
+    p.add_argument("--rerank-keep", type=_floats, default=[],
+                   help="COCO: also measure the best n of n/keep samples for each keep (e.g. 0.8,0.6)")
+    p.add_argument("--rerank-by", type=lambda t: [b for b in t.split(",") if b], default=["nll", "d"],
+                   help="scores for --rerank-keep: nll (G's own per-token NLL), d (D's logit)")
     p.add_argument("--json", help="append every row and trajectory point here, one JSON object a line")
     p.add_argument("--mle-minutes", type=float, default=0.0,
                    help="end MLE pre-training after this many minutes (0: run every step); rows say the steps")
     p.add_argument("--adv-minutes", type=float, default=0.0,
                    help="end adversarial training after this many minutes (0: run every step)")
     args = p.parse_args(argv)
+    if any(k > 1 for k in args.rerank_keep):
+        p.error(f"--rerank-keep: fractions of the samples drawn, each in (0, 1], got {args.rerank_keep}")
+    if set(args.rerank_by) - {"nll", "d"}:
+        p.error(f"--rerank-by: expected nll and/or d, got {','.join(args.rerank_by)}")
 
     import torch
     from sparring.registry import load_registry
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    trajectory = Trajectory(args.eval_every, args.samples) if args.eval_every else None
+    trajectory = Trajectory(args.eval_every, args.samples, args.rerank_keep, args.rerank_by) if args.eval_every else None
     registry = load_registry(extra_plugins=[("trajectory", trajectory)] if trajectory else ())
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"hardware: {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
@@ -303,7 +379,8 @@ def main(argv=None) -> int:
         print(f"\n{case}\n" + table(case, rows), flush=True)
         points = trajectory.points if trajectory else []
         if points:
-            steps = [(f"adversarial step {p['step']}", p) for p in points]
+            steps = [(f"adversarial step {p['step']}" + (f", {p['rerank']}" if "rerank" in p else ""), p)
+                     for p in points]
             print(f"\n{case}, along the adversarial phase ({args.samples} samples a point)\n"
                   + table(case, steps), flush=True)
         if args.json:
@@ -311,7 +388,8 @@ def main(argv=None) -> int:
                 for name, values in ours:
                     f.write(json.dumps({"case": case, "row": name, **values, "args": vars(args)}) + "\n")
                 for p in points:
-                    f.write(json.dumps({"case": case, "row": f"adversarial step {p['step']}", **p,
+                    name = f"adversarial step {p['step']}" + (f", {p['rerank']}" if "rerank" in p else "")
+                    f.write(json.dumps({"case": case, "row": name, **p,
                                         "args": vars(args)}) + "\n")
     return 0
 
