@@ -18,3 +18,20 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """``benchmark_script("text")``: a script under benchmarks/ imported as a module."""
+    return _import_benchmark
+
+
+def _import_benchmark(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,21 +1,14 @@
 """benchmarks/coco_ceiling.py: the curated pick trades BLEU for diversity; the table runs."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "coco_ceiling.py"
-
 
 @pytest.fixture(scope="module")
-def ceiling():
-    spec = importlib.util.spec_from_file_location("coco_ceiling_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ceiling(benchmark_script):
+    return benchmark_script("coco_ceiling")
 
 
 def test_curated_pick_takes_the_best_scores_without_weight_and_avoids_repeats_with_it(ceiling):

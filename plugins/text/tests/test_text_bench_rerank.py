@@ -1,9 +1,6 @@
 """benchmarks/text.py's reranked rows: the scores are the samples' own, the best are kept."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -11,17 +8,13 @@ from sparring.config import resolve
 from sparring.registry import load_registry
 from sparring.train import Trainer
 
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "text.py"
 LINES = ["a cat sits on the mat .", "a dog runs in the park .", "two birds fly over the sea .",
          "a man rides a red bike .", "the cat sleeps .", "a woman holds an umbrella ."] * 6
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("text_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("text")
 
 
 @pytest.fixture
