@@ -20,6 +20,10 @@ from sparring.config import resolve
 from sparring.errors import ConfigError, SparringError, UnknownNameError
 from sparring.train import Trainer
 
+# Hand-written and fuzzed pickles carry odd protocol numbers; torch warns about them before
+# the checks these tests make refuse the file.
+pytestmark = pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+
 TINY = ["--set", "generator.hidden=16", "--set", "generator.layers=2", "--set", "discriminator.hidden=16",
         "--set", "discriminator.layers=2", "--set", "dataset.size=2000", "--set", "trainer.progress=false",
         "--set", "trainer.sample_every=100000", "--set", "trainer.checkpoint_every=7",
@@ -144,8 +148,6 @@ class Payload:
         return (open, (self.path, "w"))
 
 
-# The hand-written pickle uses protocol 4; torch warns about that before refusing it.
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_a_checkpoint_whose_pickle_runs_code_is_refused(tmp_path):
     victim = tmp_path / "pwned"
     folder = tmp_path / "run" / "checkpoints"
