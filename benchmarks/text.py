@@ -176,6 +176,15 @@ def measure_reranked(trainer, n: int, keeps: list, by: list) -> list:
     return rows
 
 
+def labelled_reranked(trainer, args, label: str, by=None) -> list:
+    """``measure_reranked`` rows named after the generator measured, each printed as it lands."""
+    rows = []
+    for name, row in measure_reranked(trainer, args.samples, args.rerank_keep, args.rerank_by if by is None else by):
+        rows.append((f"{label}, {name}", row))
+        print(f"[coco] {label}, {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
+    return rows
+
+
 @contextlib.contextmanager
 def sampling_temperature(trainer, temperature: float):
     """G's logits divided by ``temperature`` while measuring (sampling and NLL-gen alike).
@@ -267,10 +276,7 @@ def run_case(args, case: str, registry, trajectory: Trajectory | None = None) ->
             rows.append((f"ours: the same MLE sampled at temperature {t:g}", cooled))
             print(f"[{case}] MLE at temperature {t:g}: {json.dumps(cooled)}", file=sys.stderr, flush=True)
         if case == "coco":  # D is untrained here: only G's own likelihood can rerank
-            for name, row in measure_reranked(trainer, args.samples, args.rerank_keep,
-                                              [b for b in args.rerank_by if b == "nll"]):
-                rows.append((f"ours: the same MLE, {name}", row))
-                print(f"[{case}] MLE, {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
+            rows += labelled_reranked(trainer, args, "ours: the same MLE", [b for b in args.rerank_by if b == "nll"])
         first_step = _time_first_step(trainer)
         if trajectory is not None:
             trajectory.case, trajectory.points = case, []
@@ -290,9 +296,7 @@ def run_case(args, case: str, registry, trajectory: Trajectory | None = None) ->
         rows.append((f"ours: Gumbel GAN after it, +{trainer.step} adv. steps, {adv_time / 60:.1f} min", gan))
         print(f"[{case}] GAN: {json.dumps(gan)}", file=sys.stderr, flush=True)
         if case == "coco":
-            for name, row in measure_reranked(trainer, args.samples, args.rerank_keep, args.rerank_by):
-                rows.append((f"ours: the same GAN, {name}", row))
-                print(f"[{case}] GAN, {name}: {json.dumps(row)}", file=sys.stderr, flush=True)
+            rows += labelled_reranked(trainer, args, "ours: the same GAN")
     return rows
 
 
