@@ -60,7 +60,7 @@ def _config(args, case: str, out: str) -> dict:
                     "pretrain_steps": args.pretrain_steps,
                     "lr_pretrain": args.lr_pretrain, "lr_g": args.lr_adv, "lr_d": args.lr_adv,
                     "betas_g": [0.9, 0.999], "betas_d": [0.9, 0.999], "loss": "rsgan", "grad_clip": 5.0,
-                    "n_critic": args.n_critic, "pack": args.pack,
+                    "n_critic": args.n_critic, "pack": args.pack, "mode_seeking": args.mode_seeking,
                     "ema_halflife": 0.0, "log_every": 50, "sample_every": 10**9, "checkpoint_every": 10**9,
                     "progress": False},
         "generator": {"name": args.generator, "embed_dim": args.embed_dim, "hidden_dim": args.hidden_dim,
@@ -336,6 +336,8 @@ def main(argv=None) -> int:
                    help="D updates per G update in the adversarial phase (RelGAN's code: 5)")
     p.add_argument("--pack", type=int, default=1,
                    help="PacGAN: D reads this many samples as one sequence (divides --batch-size)")
+    p.add_argument("--mode-seeking", type=float, default=0.0,
+                   help="trainer.mode_seeking: weight of MSGAN's term in G's adversarial loss (0: off)")
     p.add_argument("--straight-through", action="store_true",
                    help="D reads the sampled one-hots; gradients follow the relaxed ones")
     p.add_argument("--generator", default="lstm")
@@ -376,7 +378,7 @@ def main(argv=None) -> int:
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or "cpu"
     print(f"hardware: {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"generator {args.generator} (embed {args.embed_dim}, hidden {args.hidden_dim}), batch {args.batch_size}, "
-          f"beta_max {args.beta_max} over {args.anneal_steps or args.adv_steps} steps, n_critic {args.n_critic}, pack {args.pack}, {args.samples} samples per row")
+          f"beta_max {args.beta_max} over {args.anneal_steps or args.adv_steps} steps, n_critic {args.n_critic}, pack {args.pack}, mode seeking {args.mode_seeking:g}, {args.samples} samples per row")
     for case in ([args.only] if args.only else ["oracle", "coco"]):
         ours = run_case(args, case, registry, trajectory)
         rows = PUBLISHED[case] + ours
