@@ -16,6 +16,7 @@ same run, beside the published values.
 
     OMP_NUM_THREADS=1 python benchmarks/text.py --only oracle --pretrain-steps 1500 --adv-steps 300
     python benchmarks/text.py --only coco --rerank-keep 0.8,0.6   # + the best n of n/0.8 and n/0.6 samples
+    python benchmarks/text.py --only coco --mode-seeking 1e-4    # MSGAN's term in G's adversarial loss
     python benchmarks/text.py --device cuda            # the full protocol (GPU)
 
 The published runs use ~150 MLE epochs and 2,000-5,000 adversarial steps; on a CPU use
