@@ -20,36 +20,29 @@ import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-VOICES = ("soprano", "alto", "tenor", "bass")
-
-
-def empty_cells(segments):
-    """(N, tracks, bars) bool: which (segment, voice, bar) cells hold no note;
-    ``segments`` is (N, tracks, bars, steps_per_bar, pitches)."""
-    return ~segments.any(axis=(3, 4))
-
-
 def empty_bar_sources(names, rolls, bars: int, steps_per_bar: int, hop_bars: int, lowest_pitch: int,
-                      num_pitches: int) -> list[dict]:
-    """One row per chorale with an empty cell in its training segments: the segments it
-    gives, the empty cells among them, and how many of those lie in bars where every
-    voice is silent. Segments are cut exactly as the dataset cuts them."""
+                      num_pitches: int) -> tuple[list[dict], int]:
+    """``(rows, segments)``: one row per chorale with an empty cell in its training segments
+    (the segments it gives, the empty cells among them, how many of those lie in bars where
+    every voice is silent), and the segment count of all chorales. Segments are cut
+    exactly as the dataset cuts them; empty cells are counted as the metric counts them."""
     from sparring_audio.music_data import cut_segments
+    from sparring_audio.music_metrics import empty_bar_cells
 
-    rows = []
+    rows, total = [], 0
     for name, roll in zip(names, rolls):
         segments, _ = cut_segments([roll], bars, steps_per_bar, hop_bars, lowest_pitch, num_pitches)
+        total += len(segments)
         if len(segments) == 0:
             continue
-        n, tracks, _, pitches = segments.shape
-        empty = empty_cells(segments.reshape(n, tracks, bars, steps_per_bar, pitches))
+        empty = empty_bar_cells(segments, steps_per_bar)         # (N, voices, bars)
         if not empty.any():
             continue
-        all_silent = empty.all(axis=1)                          # (N, bars): every voice rests
-        rows.append({"chorale": name, "segments": int(n), "empty_cells": int(empty.sum()),
-                     "in_silent_bars": int(all_silent.sum()) * tracks,
-                     "by_voice": [int(v) for v in empty.sum(axis=(0, 2))]})
-    return sorted(rows, key=lambda r: -r["empty_cells"])
+        all_silent = empty.all(dim=1)                           # (N, bars): every voice rests
+        rows.append({"chorale": name, "segments": len(segments), "empty_cells": int(empty.sum()),
+                     "in_silent_bars": int(all_silent.sum()) * empty.shape[1],
+                     "by_voice": [int(v) for v in empty.sum(dim=(0, 2))]})
+    return sorted(rows, key=lambda r: -r["empty_cells"]), total
 
 
 def resolution(rate: float, cells_per_sample: int, samples: int) -> float:
@@ -98,15 +91,13 @@ def main(argv=None) -> int:
 
     from sparring_audio import pianoroll
     from sparring_audio.configs import ChoralesConfig
-    from sparring_audio.music_data import BEATS_PER_BAR, cut_segments
+    from sparring_audio.music_data import BEATS_PER_BAR
 
     cfg = ChoralesConfig(max_chorales=args.max_chorales)
-    steps_per_bar = cfg.steps_per_beat * BEATS_PER_BAR
     names, rolls, _ = pianoroll.chorale_rolls(cfg.max_chorales, cfg.steps_per_beat, cfg.workers)
-    segments, _ = cut_segments(rolls, cfg.bars, steps_per_bar, cfg.hop_bars, cfg.lowest_pitch, cfg.num_pitches)
-    rows = empty_bar_sources(names, rolls, cfg.bars, steps_per_bar, cfg.hop_bars, cfg.lowest_pitch,
-                             cfg.num_pitches)
-    print(report(rows, len(segments), len(VOICES), cfg.bars, args.samples))
+    rows, segments = empty_bar_sources(names, rolls, cfg.bars, cfg.steps_per_beat * BEATS_PER_BAR, cfg.hop_bars,
+                                       cfg.lowest_pitch, cfg.num_pitches)
+    print(report(rows, segments, len(rolls[0]) if rolls else 4, cfg.bars, args.samples))
     return 0
 
 

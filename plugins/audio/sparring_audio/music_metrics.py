@@ -47,9 +47,13 @@ def pitch_class_matrix(pitches: int, lowest_pitch: int) -> torch.Tensor:
     return torch.nn.functional.one_hot(pcs, 12).float()
 
 
+def empty_bar_cells(x, steps_per_bar: int = 16) -> torch.Tensor:
+    """(N, tracks, bars) bool: the (sample, track, bar) cells without a note."""
+    return ~_bars(binarize(x), steps_per_bar).any(dim=(3, 4))
+
+
 def empty_bars(x, steps_per_bar: int = 16) -> float:
-    bars = _bars(binarize(x), steps_per_bar)
-    return float((~bars.any(dim=(3, 4))).float().mean())
+    return float(empty_bar_cells(x, steps_per_bar).float().mean())
 
 
 def used_pitch_classes(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> float:

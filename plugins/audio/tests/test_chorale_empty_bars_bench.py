@@ -26,8 +26,9 @@ def _roll(bars: int, silent=()):
 def test_empty_cells_are_traced_to_their_chorale_and_silent_bars_told_apart(bench):
     everyone_rests = [(v, 5) for v in range(4)]  # bar 5 of 8: windows starting at bars 2, 3, 4 hold it
     rolls = [_roll(8), _roll(8, everyone_rests), _roll(8, [(1, 0)])]  # bar 0: only the first window
-    rows = bench["empty_bar_sources"](["full", "tacet", "alto-rest"], rolls, bars=4, steps_per_bar=16,
-                                      hop_bars=1, lowest_pitch=36, num_pitches=48)
+    rows, segments = bench["empty_bar_sources"](["full", "tacet", "alto-rest"], rolls, bars=4, steps_per_bar=16,
+                                                hop_bars=1, lowest_pitch=36, num_pitches=48)
+    assert segments == 15  # five 4-bar windows of each 8-bar roll, the chorales without empty cells too
     assert [r["chorale"] for r in rows] == ["tacet", "alto-rest"]  # most cells first; "full" has none
     tacet, alto = rows
     assert tacet == {"chorale": "tacet", "segments": 5, "empty_cells": 12, "in_silent_bars": 12,

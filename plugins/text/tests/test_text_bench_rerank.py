@@ -17,18 +17,23 @@ def bench(benchmark_script):
     return benchmark_script("text")
 
 
-@pytest.fixture
-def trainer(tmp_path):
+def tiny_text_run(tmp_path, name: str, **trainer_keys) -> Trainer:
+    """A tiny LSTM / RelGAN run on LINES; ``trainer_keys`` override the trainer table."""
     path = tmp_path / "lines.txt"
     path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
     registry = load_registry()
-    raw = {"modality": "text", "out": str(tmp_path / "run"), "device": "cpu", "seed": 0,
-           "trainer": {"steps": 2, "batch_size": 8, "pretrain_steps": 5, "progress": False},
+    raw = {"modality": "text", "out": str(tmp_path / name), "device": "cpu", "seed": 0,
+           "trainer": {"steps": 2, "batch_size": 8, "pretrain_steps": 5, "progress": False, **trainer_keys},
            "generator": {"name": "lstm", "latent_dim": 4, "embed_dim": 8, "hidden_dim": 8},
            "discriminator": {"name": "relgan", "num_rep": 2, "embed_dim": 4, "num_filters": [4] * 4, "hidden": 8},
            "dataset": {"name": "text-file", "path": str(path), "tokenizer": "word", "max_len": 8,
                        "test_fraction": 0.2}}
-    t = Trainer(resolve(raw, registry), registry)
+    return Trainer(resolve(raw, registry), registry)
+
+
+@pytest.fixture
+def trainer(tmp_path):
+    t = tiny_text_run(tmp_path, "run")
     t.pretrain(None)
     return t
 
@@ -93,19 +98,10 @@ def test_mode_seeking_option_reaches_the_config_and_spreads_gumbel_samples(bench
     config = bench._config(captured["args"], "coco", str(tmp_path))
     assert config["trainer"]["mode_seeking"] == 0.001
 
-    path = tmp_path / "lines.txt"
-    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
-    registry = load_registry()
     runs = {}
     for name, weight in (("plain", 0.0), ("ms", 0.001)):
-        raw = {"modality": "text", "out": str(tmp_path / name), "device": "cpu", "seed": 0,
-               "trainer": {"steps": 2, "batch_size": 8, "pretrain_steps": 3, "progress": False, "log_every": 1,
-                           "mode_seeking": weight, "sample_every": 100, "checkpoint_every": 100},
-               "generator": {"name": "lstm", "latent_dim": 4, "embed_dim": 8, "hidden_dim": 8},
-               "discriminator": {"name": "relgan", "num_rep": 2, "embed_dim": 4, "num_filters": [4] * 4, "hidden": 8},
-               "dataset": {"name": "text-file", "path": str(path), "tokenizer": "word", "max_len": 8,
-                           "test_fraction": 0.2}}
-        t = Trainer(resolve(raw, registry), registry)
+        t = tiny_text_run(tmp_path, name, pretrain_steps=3, log_every=1, mode_seeking=weight,
+                          sample_every=100, checkpoint_every=100)
         t.metrics = []
         t.train()
         runs[name] = t
