@@ -129,6 +129,13 @@ def run_digits(args, model: str) -> dict:
     return result
 
 
+def _parts(metrics: dict) -> str:
+    """The score's two factors: digits covered over per-clip doubt (blank in older results)."""
+    if "digit_classes" not in metrics:
+        return ""
+    return f"{metrics['digit_classes']:.2f} / {metrics['digit_doubt']:.2f}"
+
+
 def table(out: Path) -> str:
     results = {}
     for path in sorted(out.glob("*.json")):
@@ -159,17 +166,19 @@ def table(out: Path) -> str:
     digit_rows = [m for m in ("wavegan", "specgan") if m in results]
     if digit_rows:
         lines += ["Spoken digits (espeak-ng, SC09-like): our classifier's score", "",
-                  "| model | steps | score (IS) | FD | real IS | ratio | paper ratio | classifier acc |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| model | steps | score (IS) | = classes / doubt | FD | real IS | ratio | paper ratio "
+                  "| classifier acc |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for m in digit_rows:
             r = results[m]
             g, real = r["generated"], r["real"]
-            lines.append(f"| {m} | {r['steps']} | {g['digit_is']:.2f} | {g['digit_fd']:.1f} | {real['digit_is']:.2f} "
+            lines.append(f"| {m} | {r['steps']} | {g['digit_is']:.2f} | {_parts(g)} | {g['digit_fd']:.1f} "
+                         f"| {real['digit_is']:.2f} "
                          f"| {g['digit_is'] / real['digit_is']:.2f} | {PAPER[m]:.2f} | {g['classifier_acc']:.3f} |")
             if "real_griffin_lim" in r:
                 gl = r["real_griffin_lim"]
                 lines.append(f"| real through SpecGAN's spectrogram + Griffin-Lim | | {gl['digit_is']:.2f} "
-                             f"| {gl['digit_fd']:.1f} | {real['digit_is']:.2f} | "
+                             f"| {_parts(gl)} | {gl['digit_fd']:.1f} | {real['digit_is']:.2f} | "
                              f"{gl['digit_is'] / real['digit_is']:.2f} | | |")
     return "\n".join(lines)
 

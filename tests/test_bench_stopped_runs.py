@@ -282,6 +282,22 @@ def test_the_music_table_does_not_count_a_collapsed_run(tmp_path):
     assert "| qualified_notes | 0.590 | 0.590 | 0% | met |" in audio.table(tmp_path / "old")
 
 
+def test_the_digit_table_splits_the_score_into_digits_covered_and_doubt(tmp_path):
+    audio = _load("audio")
+    real = {"digit_is": 9.8, "digit_fd": 4.6, "classifier_acc": 1.0}
+    generated = {"digit_is": 3.0, "digit_classes": 9.0, "digit_doubt": 3.0, "digit_fd": 140.0, "classifier_acc": 1.0}
+    row = {"part": "specgan", "steps": 9500, "real": real, "generated": generated,
+           "real_griffin_lim": {**real, "digit_is": 9.7, "digit_classes": 9.9, "digit_doubt": 1.02}}
+    (tmp_path / "specgan.json").write_text(json.dumps(row))
+    text = audio.table(tmp_path)
+    assert "| specgan | 9500 | 3.00 | 9.00 / 3.00 | 140.0 | 9.80 | 0.31 | 0.66 | 1.000 |" in text
+    assert "| real through SpecGAN's spectrogram + Griffin-Lim | | 9.70 | 9.90 / 1.02 | 4.6 |" in text
+    old = {k: v for k, v in generated.items() if k not in ("digit_classes", "digit_doubt")}
+    (tmp_path / "specgan.json").write_text(json.dumps({"part": "specgan", "steps": 9500, "real": real,
+                                                        "generated": old}))
+    assert "| specgan | 9500 | 3.00 |  | 140.0 | 9.80 | 0.31 |" in audio.table(tmp_path)  # before the split
+
+
 class _Models:
     @hookimpl
     def sparring_train_start(self, trainer):

@@ -9,7 +9,9 @@ a small CNN on log-mel features, trained once on the spoken digits (every tenth 
 held out; its held-out accuracy is reported as ``classifier_acc``) and cached under
 ``${SPARRING_CACHE:-~/.cache/sparring}/audio/``. ``digit_is`` is the Inception-style score
 ``exp(E_x KL(p(y|x) || p(y)))`` (1..10) and ``digit_fd`` the Frechet distance on its
-penultimate features. SpecGAN spectrograms are inverted with Griffin-Lim first.
+penultimate features. SpecGAN spectrograms are inverted with Griffin-Lim first. The score
+splits exactly into ``digit_classes / digit_doubt`` (see ``inception_parts``), which says
+whether a low score is missing digits or unclear ones.
 """
 from __future__ import annotations
 
@@ -176,6 +178,17 @@ def inception_score(probs: torch.Tensor) -> float:
     return float(torch.exp((probs * (probs.log() - marginal.log())).sum(1).mean()))
 
 
+def inception_parts(probs: torch.Tensor) -> tuple[float, float]:
+    """(classes, doubt) with score = classes / doubt: exp of the entropy of the mean class
+    distribution (how many classes the set covers, 1..10) and exp of the mean per-sample
+    entropy (how many classes each sample could be, 1 = every sample is clear)."""
+    probs = probs.double().clamp_min(1e-12)
+    marginal = probs.mean(0)
+    classes = torch.exp(-(marginal * marginal.log()).sum())
+    doubt = torch.exp(-(probs * probs.log()).sum(1).mean())
+    return float(classes), float(doubt)
+
+
 @torch.no_grad()
 def classify(model: DigitCNN, waves: torch.Tensor, sample_rate: int = 16000) -> tuple[torch.Tensor, torch.Tensor]:
     """(features, class probabilities) of waveforms."""
@@ -191,5 +204,6 @@ def digit_metrics(generated, real, dataset=None, cfg: DigitClassifierConfig | No
     rate = getattr(dataset, "sample_rate", 16000)
     g_feat, g_prob = classify(model, _waves(generated, dataset), rate)
     r_feat, _ = classify(model, _waves(real, dataset), rate)
+    classes, doubt = inception_parts(g_prob)
     return {"digit_is": inception_score(g_prob), "digit_fd": frechet_distance_from_features(g_feat, r_feat),
-            "classifier_acc": acc}
+            "digit_classes": classes, "digit_doubt": doubt, "classifier_acc": acc}

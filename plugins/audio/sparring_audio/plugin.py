@@ -108,7 +108,8 @@ def sparring_metrics():
     yield MetricSpec("mel-fd", AUDIO, _lazy("audio_metrics", "mel_metrics"), higher_is_better={"mel_fd": False},
                      description="Frechet distance of log-mel statistics (any audio, no classifier)")
     yield MetricSpec("digit-score", AUDIO, _lazy("audio_metrics", "digit_metrics"),
-                     higher_is_better={"digit_is": True, "digit_fd": False, "classifier_acc": True},
+                     higher_is_better={"digit_is": True, "digit_fd": False, "digit_classes": True,
+                                       "digit_doubt": False, "classifier_acc": True},
                      description="spoken-digit classifier: Inception-style score and Frechet distance")
 
 

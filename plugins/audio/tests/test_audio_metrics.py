@@ -42,6 +42,20 @@ def test_inception_score_known_values():
     assert audio_metrics.inception_score(half) == pytest.approx(2.0)
 
 
+def test_inception_score_splits_into_classes_covered_over_doubt():
+    assert audio_metrics.inception_parts(torch.eye(10)) == pytest.approx((10.0, 1.0))
+    assert audio_metrics.inception_parts(torch.full((50, 10), 0.1)) == pytest.approx((10.0, 10.0))
+    two_clear = torch.eye(10)[[0, 1] * 5]
+    assert audio_metrics.inception_parts(two_clear) == pytest.approx((2.0, 1.0))
+    # each sample torn between two digits, all ten digits covered: score 10 / 2 = 5
+    torn = (torch.eye(10) + torch.eye(10).roll(1, dims=1)) / 2
+    assert audio_metrics.inception_parts(torn) == pytest.approx((10.0, 2.0))
+    probs = torch.softmax(torch.randn(200, 10, generator=torch.Generator().manual_seed(0)) * 3, dim=1)
+    classes, doubt = audio_metrics.inception_parts(probs)
+    assert 1.0 < doubt < classes <= 10.0
+    assert audio_metrics.inception_score(probs) == pytest.approx(classes / doubt)
+
+
 def test_digit_score_separates_real_from_collapsed(fake_digits):
     waves, labels = fake_digits
     real = audio_metrics.digit_metrics(waves[::2], waves[1::2], cfg=TINY)
@@ -50,6 +64,9 @@ def test_digit_score_separates_real_from_collapsed(fake_digits):
     collapsed = waves[labels == 4][:10].repeat(10, 1, 1)
     bad = audio_metrics.digit_metrics(collapsed, waves[1::2], cfg=TINY)
     assert bad["digit_is"] < 0.6 * real["digit_is"] and bad["digit_fd"] > 3 * real["digit_fd"]
+    assert bad["digit_classes"] < 0.6 * real["digit_classes"]  # one digit repeated covers few classes
+    for r in (real, bad):
+        assert r["digit_is"] == pytest.approx(r["digit_classes"] / r["digit_doubt"])
     # cached: the second load does not train again and gives the same model
     model_a, _ = audio_metrics.load_classifier(TINY)
     audio_metrics._LOADED.clear()
