@@ -53,7 +53,9 @@ def test_inception_score_splits_into_classes_covered_over_doubt():
     probs = torch.softmax(torch.randn(200, 10, generator=torch.Generator().manual_seed(0)) * 3, dim=1)
     classes, doubt = audio_metrics.inception_parts(probs)
     assert 1.0 < doubt < classes <= 10.0
+    kl = (probs * (probs.log() - probs.mean(0, keepdim=True).log())).sum(1).mean()
     assert audio_metrics.inception_score(probs) == pytest.approx(classes / doubt)
+    assert classes / doubt == pytest.approx(float(torch.exp(kl)), rel=1e-5)  # the score's own definition
 
 
 def test_digit_score_separates_real_from_collapsed(fake_digits):
