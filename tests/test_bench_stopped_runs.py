@@ -296,6 +296,20 @@ def test_the_digit_table_splits_the_score_into_digits_covered_and_doubt(tmp_path
     (tmp_path / "specgan.json").write_text(json.dumps({"part": "specgan", "steps": 9500, "real": real,
                                                         "generated": old}))
     assert "| specgan | 9500 | 3.00 |  | 140.0 | 9.80 | 0.31 |" in audio.table(tmp_path)  # before the split
+    assert "Which digits" not in audio.table(tmp_path)  # nor a breakdown
+
+
+def test_the_digit_table_says_which_digits_the_clips_are(tmp_path):
+    audio = _load("audio")
+    metrics = {"digit_is": 3.0, "digit_fd": 140.0, "classifier_acc": 1.0}
+    generated = {"shares": [0.5, 0.5] + [0.0] * 8, "confidence": [0.6, 0.8] + [float("nan")] * 8}
+    real = {"shares": [0.1] * 10, "confidence": [0.99] * 10}
+    row = {"part": "specgan", "steps": 100, "real": metrics, "generated": metrics,
+           "digits": {"generated": generated, "real": real}}
+    (tmp_path / "specgan.json").write_text(json.dumps(row))
+    text = audio.table(tmp_path)
+    assert "| specgan (generated) | 50% (0.60) | 50% (0.80) | 0% | 0% |" in text
+    assert "| real clips | " + " | ".join(["10% (0.99)"] * 10) + " |" in text
 
 
 class _Models:

@@ -11,7 +11,8 @@ held out; its held-out accuracy is reported as ``classifier_acc``) and cached un
 ``exp(E_x KL(p(y|x) || p(y)))`` (1..10) and ``digit_fd`` the Frechet distance on its
 penultimate features. SpecGAN spectrograms are inverted with Griffin-Lim first. The score
 splits exactly into ``digit_classes / digit_doubt`` (see ``inception_parts``), which says
-whether a low score is missing digits or unclear ones.
+whether a low score is missing digits or unclear ones; ``digit_breakdown`` says which
+(each digit's share of the clips and how clear they are).
 """
 from __future__ import annotations
 
@@ -194,6 +195,24 @@ def classify(model: DigitCNN, waves: torch.Tensor, sample_rate: int = 16000) -> 
     mel = log_mel(waves, sample_rate)
     feats = torch.cat([model.features(mel[i:i + 256]) for i in range(0, len(mel), 256)])
     return feats, F.softmax(model.head(feats), dim=1)
+
+
+def class_breakdown(probs: torch.Tensor) -> dict:
+    """Per class: the share of samples whose most likely class it is, and those samples' mean
+    top probability (how clear they are; nan where no sample falls in the class)."""
+    top, label = probs.max(1)
+    n = probs.shape[1]
+    counts = torch.bincount(label, minlength=n).double()
+    sums = torch.zeros(n, dtype=torch.float64).index_add_(0, label, top.double())
+    confidence = torch.where(counts > 0, sums / counts.clamp_min(1), torch.full_like(sums, float("nan")))
+    return {"shares": (counts / len(label)).tolist(), "confidence": confidence.tolist()}
+
+
+def digit_breakdown(waves, dataset=None, cfg: DigitClassifierConfig | None = None) -> dict:
+    """Which digits a set of clips says, by the cached classifier: `class_breakdown` of its output."""
+    model, _ = load_classifier(cfg)
+    _, probs = classify(model, _waves(waves, dataset), getattr(dataset, "sample_rate", 16000))
+    return class_breakdown(probs)
 
 
 def digit_metrics(generated, real, dataset=None, cfg: DigitClassifierConfig | None = None) -> dict:

@@ -58,6 +58,23 @@ def test_inception_score_splits_into_classes_covered_over_doubt():
     assert classes / doubt == pytest.approx(float(torch.exp(kl)), rel=1e-5)  # the score's own definition
 
 
+def test_class_breakdown_says_which_classes_and_how_clear():
+    probs = torch.tensor([[0.9, 0.1, 0.0], [0.7, 0.2, 0.1], [0.2, 0.2, 0.6], [0.5, 0.3, 0.2]])
+    out = audio_metrics.class_breakdown(probs)
+    assert out["shares"] == pytest.approx([0.75, 0.0, 0.25])
+    assert out["confidence"][0] == pytest.approx((0.9 + 0.7 + 0.5) / 3)
+    assert math.isnan(out["confidence"][1])  # no sample is most likely a 1
+    assert out["confidence"][2] == pytest.approx(0.6)
+
+
+def test_digit_breakdown_finds_the_repeated_digit(fake_digits):
+    waves, labels = fake_digits
+    out = audio_metrics.digit_breakdown(waves[labels == 4][:10].repeat(3, 1, 1), cfg=TINY)
+    assert max(out["shares"]) == out["shares"][4] > 0.8
+    assert sum(out["shares"]) == pytest.approx(1.0)
+    assert out["confidence"][4] > 0.3
+
+
 def test_digit_score_separates_real_from_collapsed(fake_digits):
     waves, labels = fake_digits
     real = audio_metrics.digit_metrics(waves[::2], waves[1::2], cfg=TINY)
