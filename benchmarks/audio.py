@@ -18,6 +18,7 @@ processes:
     python benchmarks/audio.py --only music --music-steps 300
     python benchmarks/audio.py --only wavegan --audio-steps 300 --dim 16
     python benchmarks/audio.py --table
+    python benchmarks/audio.py --curves benchmarks/results/specgan_cpu --plot curves.png
 
 The defaults (--music-steps 20000, --audio-steps 20000, --dim 64) are the paper-sized
 setting for a GPU; on a CPU use the small numbers above and read the result as a
@@ -204,6 +205,41 @@ def _digit_breakdown_table(results: dict, models: list) -> list:
     return lines
 
 
+def digit_curves(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """Saved spoken-digit results named ``<run>-<steps>.json``, grouped by run: (steps,
+    generated / real score) pairs in step order."""
+    runs: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(folder.glob("*.json")):
+        r = json.loads(path.read_text())
+        if "digit_is" not in r.get("generated", {}):
+            continue  # a music result
+        name, _, tail = path.stem.rpartition("-")
+        runs.setdefault(name if tail.isdigit() else path.stem, []).append(
+            (r["steps"], r["generated"]["digit_is"] / r["real"]["digit_is"]))
+    return {name: sorted(points) for name, points in runs.items()}
+
+
+def plot_digit_curves(curves: dict, out: Path, goal: float = 0.7) -> Path:
+    """A PNG of each run's score ratio against steps, with the goal and the paper's SpecGAN."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.6), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, points in curves.items():
+        ax.plot(*zip(*points), marker="o", label=name)
+    ax.axhline(goal, color="k", linestyle="--", linewidth=1, label=f"goal {goal}")
+    ax.axhline(PAPER["specgan"], color="grey", linestyle=":", linewidth=1,
+               label=f"SpecGAN paper {PAPER['specgan']:.2f}")
+    ax.set(xlabel="training steps", ylabel="generated / real digit score", ylim=(0, 1))
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("music", "wavegan", "specgan"), action="append")
@@ -225,7 +261,20 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of the runs' configuration (e.g. trainer.loss=wasserstein)")
+    parser.add_argument("--curves", type=Path, metavar="DIR",
+                        help="only plot the score ratio against steps of the results saved in DIR as "
+                             "<run>-<steps>.json, to --plot")
+    parser.add_argument("--plot", type=Path, default=Path("digit-curves.png"))
     args = parser.parse_args(argv)
+    if args.curves:
+        curves = digit_curves(args.curves)
+        if not curves:
+            print(f"audio benchmark: no spoken-digit results (<run>-<steps>.json) in {args.curves}", file=sys.stderr)
+            return 2
+        for name, points in curves.items():
+            print(f"{name}: " + ", ".join(f"{steps} steps {ratio:.2f}" for steps, ratio in points))
+        print(f"wrote {plot_digit_curves(curves, args.plot)}")
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.table:
         from sparring.errors import SparringError

@@ -337,3 +337,22 @@ def test_the_conditional_sngan_recipe_trains_conditional_models_at_28_px(bench, 
     assert trainer.sample(4, seed=0).shape[-2:] == (28, 28)
     # 28 px: held-out digits are scored without a resize round trip (1.7, not the 32 px 1.2).
     assert 1.5 < row["fd500_heldout"] < 2.0 and row["recipe"] == "sngan-cond+ada"
+
+
+def test_digit_curves_group_saved_results_by_run_and_plot_them(tmp_path, capsys):
+    audio = _load("audio")
+    real = {"digit_is": 10.0}
+    for name, steps, score in (("w16", 2000, 4.0), ("w16", 500, 3.0), ("w8", 900, 2.5)):
+        (tmp_path / f"{name}-{steps}.json").write_text(json.dumps(
+            {"part": "specgan", "steps": steps, "generated": {"digit_is": score}, "real": real}))
+    (tmp_path / "music.json").write_text(json.dumps({"part": "music", "generated": {"empty_bars": 0.0}}))
+    curves = audio.digit_curves(tmp_path)
+    assert curves == {"w16": [(500, 0.3), (2000, 0.4)], "w8": [(900, 0.25)]}
+    assert audio.main(["--curves", str(tmp_path), "--plot", str(tmp_path / "c.png")]) == 0
+    assert "w16: 500 steps 0.30, 2000 steps 0.40" in capsys.readouterr().out
+    from PIL import Image
+
+    assert Image.open(tmp_path / "c.png").size == (720, 432)
+    (tmp_path / "empty").mkdir()
+    assert audio.main(["--curves", str(tmp_path / "empty")]) == 2
+    assert "no spoken-digit results" in capsys.readouterr().err
