@@ -116,7 +116,7 @@ def run_digits(args, model: str) -> dict:
     trainer, seconds = _train(raw, args.out / model, args.set)
     ds = trainer.dataset
     n = min(args.audio_samples, len(ds.waveforms) // 2)
-    generated = trainer.sample(n, seed=1)
+    generated = spectral.as_waveforms(trainer.sample(n, seed=1), ds)  # Griffin-Lim once, for every metric
     order = torch.randperm(len(ds.waveforms), generator=torch.Generator().manual_seed(0))
     real = ds.waveforms[order]  # shuffled: the set is stored digit by digit
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
