@@ -116,7 +116,8 @@ def run_digits(args, model: str) -> dict:
     trainer, seconds = _train(raw, args.out / model, args.set)
     ds = trainer.dataset
     n = min(args.audio_samples, len(ds.waveforms) // 2)
-    generated = spectral.as_waveforms(trainer.sample(n, seed=1), ds)  # Griffin-Lim once, for every metric
+    samples = trainer.sample(n, seed=1)
+    generated = spectral.as_waveforms(samples, ds)  # Griffin-Lim once, for every metric
     order = torch.randperm(len(ds.waveforms), generator=torch.Generator().manual_seed(0))
     real = ds.waveforms[order]  # shuffled: the set is stored digit by digit
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
@@ -126,11 +127,46 @@ def run_digits(args, model: str) -> dict:
     # which digits the clips say, and how clearly: the score's two factors digit by digit
     result["digits"] = {"generated": audio_metrics.digit_breakdown(generated, ds),
                         "real": audio_metrics.digit_breakdown(real[n:2 * n], ds)}
+    result["d_says_real"] = d_says_real(trainer, samples)
     if model == "specgan":
         resynth = spectral.invert(ds.items[order[n:2 * n]], ds.spec_mean, ds.spec_std)
         result["real_griffin_lim"] = audio_metrics.digit_metrics(resynth, real[n:2 * n], None)
     result["files"] = [str(p) for p in trainer.write_samples(4, args.out / model / "benchmark_samples")]
     return result
+
+
+def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | None:
+    """The share of clips D calls real (logit > 0), seen as in training (augmented, packed;
+    the augmentation's draws seeded): its training clips, unseen clips of the same voices
+    (``spoken_digits.build_unseen``, built once with espeak-ng) and ``generated``. A D that
+    memorised its set calls training clips real and unseen ones fake, as it does fakes.
+    None without espeak-ng and no unseen file."""
+    import torch
+
+    from sparring_audio import spectral, spoken_digits
+
+    path = spoken_digits.unseen_path()
+    if not path.is_file():
+        if spoken_digits.espeak_binary() is None:
+            print("audio benchmark: no espeak-ng, so no unseen clips: D's memorisation not measured", file=sys.stderr)
+            return None
+        spoken_digits.build_unseen(path)
+    clips, _ = spoken_digits.load(path)
+    unseen = torch.from_numpy(clips).unsqueeze(1)
+    ds = trainer.dataset
+    if ds.spec_mean is not None:
+        unseen = spectral.to_spectrogram(unseen, ds.spec_mean, ds.spec_std)
+    order = torch.randperm(len(ds.items), generator=torch.Generator().manual_seed(0))[:len(unseen)]
+    pack = trainer.config.trainer.pack
+    shares = {}
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for name, x in (("training", ds.items[order]), ("unseen", unseen), ("generated", generated)):
+            x = x[:len(x) // pack * pack].float()
+            logits = torch.cat([trainer.d_forward(x[i:i + batch].to(trainer.device)).flatten().cpu()
+                                for i in range(0, len(x), batch)])
+            shares[name] = float((logits > 0).float().mean())
+    return shares
 
 
 def _parts(metrics: dict) -> str:
@@ -185,6 +221,13 @@ def table(out: Path) -> str:
                              f"| {_parts(gl)} | {gl['digit_fd']:.1f} | {real['digit_is']:.2f} | "
                              f"{gl['digit_is'] / real['digit_is']:.2f} | | |")
         lines += _digit_breakdown_table(results, digit_rows)
+        judged = [(m, results[m]["d_says_real"]) for m in digit_rows if results[m].get("d_says_real")]
+        if judged:
+            lines += ["", "What D calls real (a D that memorised its set says real to its training clips "
+                      "and fake to unseen ones)", "", "| model | training clips | unseen clips | generated |",
+                      "|---|---|---|---|"]
+            lines += [f"| {m} | {100 * j['training']:.0f}% | {100 * j['unseen']:.0f}% | "
+                      f"{100 * j['generated']:.0f}% |" for m, j in judged]
     return "\n".join(lines)
 
 

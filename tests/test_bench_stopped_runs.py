@@ -356,3 +356,34 @@ def test_digit_curves_group_saved_results_by_run_and_plot_them(tmp_path, capsys)
     (tmp_path / "empty").mkdir()
     assert audio.main(["--curves", str(tmp_path / "empty")]) == 2
     assert "no spoken-digit results" in capsys.readouterr().err
+
+
+def test_d_says_real_compares_training_unseen_and_generated_clips(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sparring_audio")
+    import types
+
+    import numpy as np
+    import torch
+
+    from sparring_audio import spoken_digits
+
+    audio = _load("audio")
+    monkeypatch.setenv("SPARRING_CACHE", str(tmp_path))
+    monkeypatch.setattr(spoken_digits, "espeak_binary", lambda: None)
+    trainer = types.SimpleNamespace(
+        dataset=types.SimpleNamespace(items=torch.full((40, 1, 16384), 0.5), spec_mean=None, spec_std=None),
+        config=types.SimpleNamespace(trainer=types.SimpleNamespace(pack=1)), device=torch.device("cpu"),
+        d_forward=lambda x: x.mean(dim=(1, 2)) - 0.1)  # "real" where the clip's mean is over 0.1
+    assert audio.d_says_real(trainer, torch.zeros(8, 1, 16384)) is None  # no espeak-ng, no unseen file
+    assert "D's memorisation not measured" in capsys.readouterr().err
+    clips = np.zeros((20, 16384), np.int16)
+    clips[:5] = 16000  # a quarter of the unseen clips loud enough to pass as real
+    spoken_digits.unseen_path().parent.mkdir(parents=True)
+    np.savez_compressed(spoken_digits.unseen_path(), clips=clips, labels=np.arange(20) % 10)
+    generated = torch.cat([torch.ones(6, 1, 16384), torch.zeros(2, 1, 16384)])
+    shares = audio.d_says_real(trainer, generated)
+    assert shares == {"training": 1.0, "unseen": 0.25, "generated": 0.75}
+    metrics = {"digit_is": 3.0, "digit_fd": 140.0, "classifier_acc": 1.0}
+    (tmp_path / "specgan.json").write_text(json.dumps({"part": "specgan", "steps": 100, "real": metrics,
+                                                        "generated": metrics, "d_says_real": shares}))
+    assert "| specgan | 100% | 25% | 75% |" in audio.table(tmp_path)

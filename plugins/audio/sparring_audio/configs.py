@@ -201,3 +201,41 @@ class DigitClassifierConfig:
     lr: float = 2e-3
     seed: int = 0
     version: int = 2
+
+
+# --- augmentation ----------------------------------------------------------------------
+
+
+@dataclass
+class AudioAugmentConfig:
+    """Differentiable augmentation of real and generated sound before D (DiffAugment for audio).
+
+    ``policy``: comma-separated "shift", "time_mask", "freq_mask" (spectrograms only), "gain".
+    ``p``: probability that each clip gets each transform (1.0 = always, DiffAugment's
+    setting). ``adaptive``: tune ``p`` ADA-style from D's sign on real clips (``target``,
+    ``interval`` D steps, at most ``batch * interval / (ada_kimg * 1000)`` a move, starting
+    at ``p_init``, never above ``p_max``). Sizes: ``shift_ratio`` and the masks' ratios are
+    shares of the clip's length or of the frequency bins; ``gain_db`` scales waveforms,
+    ``spectrogram_level`` shifts a spectrogram's normalised values.
+    """
+
+    policy: str = "shift,time_mask"
+    p: float = 1.0
+    adaptive: bool = False
+    p_init: float = 0.0
+    target: float = 0.6
+    interval: int = 4
+    ada_kimg: float = 100.0
+    p_max: float = 1.0
+    shift_ratio: float = 0.125
+    time_mask_ratio: float = 0.25
+    freq_mask_ratio: float = 0.25
+    gain_db: float = 6.0
+    spectrogram_level: float = 0.2
+
+
+@dataclass
+class AudioADAConfig(AudioAugmentConfig):
+    """The audio transforms with the adaptive (ADA-style) probability switched on."""
+
+    adaptive: bool = True

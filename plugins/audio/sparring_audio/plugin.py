@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from sparring import hookimpl
-from sparring.specs import DatasetSpec, MetricSpec, ModalitySpec, ModelSpec, WriterSpec
+from sparring.specs import AugmentationSpec, DatasetSpec, MetricSpec, ModalitySpec, ModelSpec, WriterSpec
 
 from . import configs as C
 
@@ -98,6 +98,15 @@ def sparring_datasets():
                       description="zero..nine by espeak-ng, SC09-like, labelled (scripts/build_spoken_digits.py)")
     yield DatasetSpec("wav-folder", AUDIO, _lazy("audio_data", "build_wav_folder"), C.WavFolderConfig,
                       description="a folder of WAV/FLAC/OGG files, resampled, 16,384-sample clips")
+
+
+@hookimpl
+def sparring_augmentations():
+    yield AugmentationSpec("audio-diffaugment", AUDIO, _lazy("augment", "build_audio_augment"),
+                           C.AudioAugmentConfig,
+                           description="time shift, time/frequency masks, gain for D; fixed probability")
+    yield AugmentationSpec("audio-ada", AUDIO, _lazy("augment", "build_audio_augment"), C.AudioADAConfig,
+                           description="the audio transforms with ADA-style adaptive probability")
 
 
 @hookimpl

@@ -27,12 +27,26 @@ SPEEDS = (130, 165, 200)
 PITCHES = (35, 65)
 SAMPLE_RATE, CLIP = 16000, 16384
 VERSION = 1
+# Clips no model trains on: the same accents and voices at speeds and a pitch between the
+# set's (4 x 6 x 2 x 1 = 48 per digit), to ask whether D tells new clips from memorised ones.
+UNSEEN_SPEEDS, UNSEEN_PITCHES = (150, 180), (50,)
 
 
 def default_path() -> Path:
     from .pianoroll import cache_root
 
     return cache_root() / f"spoken-digits-v{VERSION}.npz"
+
+
+def unseen_path() -> Path:
+    from .pianoroll import cache_root
+
+    return cache_root() / f"spoken-digits-unseen-v{VERSION}.npz"
+
+
+def build_unseen(path: Path | None = None, progress: bool = True) -> Path:
+    """The 480 unseen clips (``UNSEEN_SPEEDS`` x ``UNSEEN_PITCHES``), written like the set."""
+    return build(path or unseen_path(), speeds=UNSEEN_SPEEDS, pitches=UNSEEN_PITCHES, seed=1, progress=progress)
 
 
 def espeak_binary() -> str | None:

@@ -61,8 +61,12 @@ test_audio_contract = contract_test(
         "dataset:midi-folder": _midi_folder,
         "dataset:wav-folder": _wav_folder,
         "dataset:spoken-digits": _spoken_digits,
+        "augmentation:audio-diffaugment": {"policy": "shift,time_mask,freq_mask,gain"},
+        "augmentation:audio-ada": {"policy": "shift,time_mask,gain", "p_init": 0.5},
     },
-    data={"generator:specgan": SPECTROGRAMS, "discriminator:specgan": SPECTROGRAMS},
+    # the spectrogram-only mask runs on spectrograms; audio-ada sees the default waveforms
+    data={"generator:specgan": SPECTROGRAMS, "discriminator:specgan": SPECTROGRAMS,
+          "augmentation:audio-diffaugment": SPECTROGRAMS},
     skip={"metric:digit-score": "trains the digit classifier on the full spoken-digit set (minutes on a "
                                 "CPU); test_audio_metrics.py checks it with a tiny classifier"},
 )
