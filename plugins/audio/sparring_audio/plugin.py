@@ -151,6 +151,15 @@ def sparring_configure(config):
     params = config.dataset.params
     if params is not None and getattr(params, "representation", None) == "auto":
         params.representation = "spectrogram" if config.generator.name == "specgan" else "waveform"
+    aug = config.augment.params
+    representation = getattr(params, "representation", None)
+    if config.augment.name in ("audio-diffaugment", "audio-ada") and representation == "waveform" \
+            and "freq_mask" in str(aug.policy).replace(" ", "").split(","):
+        from sparring.errors import ConfigError
+
+        raise ConfigError(f"augment.policy '{aug.policy}': 'freq_mask' needs spectrograms, and "
+                          f"{config.dataset.name} gives waveforms to '{config.generator.name}' "
+                          "(SpecGAN's representation is dataset.representation = \"spectrogram\")")
     if config.dataset.name == "spoken-digits" and "digit-score" not in config.metrics:
         config.metrics.append("digit-score")
 

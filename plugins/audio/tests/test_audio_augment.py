@@ -89,3 +89,51 @@ def test_bad_augmentation_configs_say_which_key():
     aug = build_audio_augment(AudioAugmentConfig(policy="freq_mask"))
     with pytest.raises(ConfigError, match="'freq_mask' needs spectrograms"):
         aug(torch.zeros(2, 1, 16384))
+
+
+def _wav_folder(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    data = tmp_path / "wavs"
+    data.mkdir()
+    t = np.arange(16000) / 16000
+    for i in range(4):
+        sf.write(data / f"{i}.wav", (0.3 * np.sin(2 * np.pi * (200 + 100 * i) * t)).astype(np.float32), 16000)
+    return str(data)
+
+
+def _raw(tmp_path, model, augment):
+    return {"modality": "audio", "out": str(tmp_path / "run"),
+            "generator": {"name": model, "latent_dim": 8, "dim": 2}, "discriminator": {"name": model, "dim": 2},
+            "dataset": {"name": "wav-folder", "path": _wav_folder(tmp_path)}, "augment": augment,
+            "trainer": {"steps": 3, "batch_size": 2, "n_samples": 2, "eval_samples": 4, "progress": False}}
+
+
+def test_specgan_trains_with_ada_and_its_state_is_checkpointed(tmp_path):
+    from sparring.checkpoint import latest_checkpoint
+    from sparring.config import resolve
+    from sparring.registry import load_registry
+    from sparring.train import Trainer
+
+    registry = load_registry()
+    augment = {"name": "audio-ada", "policy": "shift,time_mask,freq_mask,gain", "interval": 1, "ada_kimg": 0.01}
+    trainer = Trainer(resolve(_raw(tmp_path, "specgan", augment), registry), registry)
+    trainer.train()
+    state = torch.load(latest_checkpoint(tmp_path / "run"), weights_only=True)["augment"]
+    # interval 1: p moved after every D step by 2 clips / (0.01 * 1000), the counts reset
+    assert state["calls"] == 3 and state["images"] == 0 and state["sign_count"] == 0
+    assert round(state["p"] / 0.2, 6) in (0.0, 1.0, 2.0, 3.0) and state["rt"] in (-1.0, 0.0, 1.0)
+    assert trainer.augment.ops == ["shift", "time_mask", "freq_mask", "gain"]
+
+
+def test_a_frequency_mask_on_waveforms_is_refused_before_training(tmp_path):
+    from sparring.config import resolve
+    from sparring.registry import load_registry
+    from sparring.train import Trainer
+
+    registry = load_registry()
+    raw = _raw(tmp_path, "wavegan", {"name": "audio-diffaugment", "policy": "shift, freq_mask"})
+    with pytest.raises(ConfigError, match="'freq_mask' needs spectrograms, and wav-folder gives waveforms"):
+        Trainer(resolve(raw, registry), registry)
+    assert not (tmp_path / "run" / "checkpoints").exists()
