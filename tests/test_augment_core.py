@@ -6,15 +6,12 @@ import torch
 
 from sparring.augment import ProbabilisticAugment, per_sample_uniform
 from sparring.errors import ConfigError
+from sparring.specs import AugmentProbabilityConfig
 
 
 @dataclass
-class Cfg:
+class Cfg(AugmentProbabilityConfig):
     policy: str = "add_one,double"
-    p: float = 1.0
-    adaptive: bool = False
-    p_init: float = 0.0
-    target: float = 0.6
     interval: int = 2
     ada_kimg: float = 1.0
     p_max: float = 0.5

@@ -33,8 +33,8 @@ def per_sample_uniform(x: torch.Tensor) -> torch.Tensor:
 class ProbabilisticAugment:
     """``aug(x) -> x``: the ops of ``cfg.policy`` (comma-separated), each with probability ``p``.
 
-    ``cfg`` needs ``policy``, ``p``, ``adaptive``, ``p_init``, ``target``, ``interval``,
-    ``ada_kimg`` and ``p_max`` (the image and audio plugins' augmentation configs).
+    ``cfg`` is a :class:`sparring.specs.AugmentProbabilityConfig` (or a subclass adding the
+    transforms' sizes, as the image and audio plugins' configs do).
     """
 
     KNOWN_OPS: tuple[str, ...] = ()

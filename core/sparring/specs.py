@@ -137,6 +137,28 @@ class AugmentationSpec:
     description: str = ""
 
 
+@dataclass
+class AugmentProbabilityConfig:
+    """The ``[augment]`` keys every :class:`sparring.augment.ProbabilisticAugment` shares.
+
+    ``policy``: comma-separated transform names. ``p``: probability that each sample gets
+    each transform (1.0 = always, DiffAugment's setting). ``adaptive``: tune ``p`` as ADA
+    does from D's sign on real samples: every ``interval`` D steps ``p`` rises when
+    ``mean(sign(D(real))) > target`` (D over-confident: overfitting) and falls otherwise,
+    by ``batch * interval / (ada_kimg * 1000)``, starting at ``p_init``, never above
+    ``p_max``. A plugin's augmentation config subclasses this and adds its transforms' sizes.
+    """
+
+    policy: str = ""
+    p: float = 1.0
+    adaptive: bool = False
+    p_init: float = 0.0
+    target: float = 0.6
+    interval: int = 4
+    ada_kimg: float = 100.0
+    p_max: float = 1.0
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """An evaluation metric: ``compute(generated, real, dataset) -> dict[str, float]``.

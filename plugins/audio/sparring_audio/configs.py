@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparring.specs import AugmentProbabilityConfig
+
 # --- music: piano rolls --------------------------------------------------------------
 
 
@@ -207,26 +209,17 @@ class DigitClassifierConfig:
 
 
 @dataclass
-class AudioAugmentConfig:
+class AudioAugmentConfig(AugmentProbabilityConfig):
     """Differentiable augmentation of real and generated sound before D (DiffAugment for audio).
 
-    ``policy``: comma-separated "shift", "time_mask", "freq_mask" (spectrograms only), "gain".
-    ``p``: probability that each clip gets each transform (1.0 = always, DiffAugment's
-    setting). ``adaptive``: tune ``p`` ADA-style from D's sign on real clips (``target``,
-    ``interval`` D steps, at most ``batch * interval / (ada_kimg * 1000)`` a move, starting
-    at ``p_init``, never above ``p_max``). Sizes: ``shift_ratio`` and the masks' ratios are
-    shares of the clip's length or of the frequency bins; ``gain_db`` scales waveforms,
-    ``spectrogram_level`` shifts a spectrogram's normalised values.
+    ``policy``: comma-separated "shift", "time_mask", "freq_mask" (spectrograms only), "gain";
+    ``p``, ``adaptive`` and the ADA keys as in ``sparring.specs.AugmentProbabilityConfig``.
+    Sizes: ``shift_ratio`` and the masks' ratios are shares of the clip's length or of the
+    frequency bins; ``gain_db`` scales waveforms, ``spectrogram_level`` shifts a
+    spectrogram's normalised values.
     """
 
     policy: str = "shift,time_mask"
-    p: float = 1.0
-    adaptive: bool = False
-    p_init: float = 0.0
-    target: float = 0.6
-    interval: int = 4
-    ada_kimg: float = 100.0
-    p_max: float = 1.0
     shift_ratio: float = 0.125
     time_mask_ratio: float = 0.25
     freq_mask_ratio: float = 0.25

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from sparring.specs import AugmentProbabilityConfig
+
 
 # --- models --------------------------------------------------------------------------
 
@@ -130,26 +132,16 @@ class FolderConfig:
 
 
 @dataclass
-class DiffAugmentConfig:
+class DiffAugmentConfig(AugmentProbabilityConfig):
     """Differentiable augmentation (DiffAugment, Zhao et al. 2020) for real and fake alike.
 
-    ``policy``: comma-separated list of "color", "translation", "cutout".
-    ``p``: probability that each sample is augmented by each transform (1.0 = always, the
-    DiffAugment setting). ``adaptive``: adjust ``p`` ADA-style (Karras et al. 2020): every
-    ``interval`` D steps, ``r = mean(sign(D(real)))``; ``p`` rises when ``r > target``
-    (D over-confident on reals) and falls otherwise, moving by at most
-    ``batch * interval / (ada_kimg * 1000)`` per adjustment. With ``adaptive`` the
-    starting value is ``p_init``.
+    ``policy``: comma-separated list of "color", "translation", "cutout"; ``p``,
+    ``adaptive`` (ADA, Karras et al. 2020) and the ADA keys as in
+    ``sparring.specs.AugmentProbabilityConfig``. ``translation_ratio``: the largest shift, a
+    share of the side; ``cutout_ratio``: the cut square's side, a share of the image's.
     """
 
     policy: str = "color,translation,cutout"
-    p: float = 1.0
-    adaptive: bool = False
-    p_init: float = 0.0
-    target: float = 0.6
-    interval: int = 4
-    ada_kimg: float = 100.0
-    p_max: float = 1.0
     translation_ratio: float = 0.125
     cutout_ratio: float = 0.5
 
