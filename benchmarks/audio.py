@@ -151,7 +151,12 @@ def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | No
             print("audio benchmark: no espeak-ng, so no unseen clips: D's memorisation not measured", file=sys.stderr)
             return None
         spoken_digits.build_unseen(path)
-    clips, _ = spoken_digits.load(path)
+    try:
+        clips, _ = spoken_digits.load(path)
+    except ValueError as exc:
+        print(f"audio benchmark: unseen clips '{path}' unreadable ({exc}); delete it to rebuild: "
+              "D's memorisation not measured", file=sys.stderr)
+        return None
     unseen = torch.from_numpy(clips).unsqueeze(1)
     ds = trainer.dataset
     if ds.spec_mean is not None:

@@ -376,9 +376,12 @@ def test_d_says_real_compares_training_unseen_and_generated_clips(tmp_path, monk
         d_forward=lambda x: x.mean(dim=(1, 2)) - 0.1)  # "real" where the clip's mean is over 0.1
     assert audio.d_says_real(trainer, torch.zeros(8, 1, 16384)) is None  # no espeak-ng, no unseen file
     assert "D's memorisation not measured" in capsys.readouterr().err
+    spoken_digits.unseen_path().parent.mkdir(parents=True)
+    spoken_digits.unseen_path().write_bytes(b"not an npz")
+    assert audio.d_says_real(trainer, torch.zeros(8, 1, 16384)) is None
+    assert "unreadable" in capsys.readouterr().err
     clips = np.zeros((20, 16384), np.int16)
     clips[:5] = 16000  # a quarter of the unseen clips loud enough to pass as real
-    spoken_digits.unseen_path().parent.mkdir(parents=True)
     np.savez_compressed(spoken_digits.unseen_path(), clips=clips, labels=np.arange(20) % 10)
     generated = torch.cat([torch.ones(6, 1, 16384), torch.zeros(2, 1, 16384)])
     shares = audio.d_says_real(trainer, generated)
