@@ -40,11 +40,11 @@ class ProbabilisticAugment:
     KNOWN_OPS: tuple[str, ...] = ()
     graph_safe = True  # no host reads, no Python state that changes per step
 
-    def __init__(self, cfg, kind: str = "augmentation"):
+    def __init__(self, cfg):
         ops = [o.strip() for o in str(cfg.policy).split(",") if o.strip()]
         unknown = [o for o in ops if o not in self.KNOWN_OPS]
         if unknown:
-            raise ConfigError(f"unknown {kind}(s) {unknown} in augment.policy; known: {', '.join(self.KNOWN_OPS)}")
+            raise ConfigError(f"unknown augmentation(s) {unknown} in augment.policy; known: {', '.join(self.KNOWN_OPS)}")
         for key in ("p", "p_init", "p_max", "target"):
             value = float(getattr(cfg, key))
             if not 0.0 <= value <= 1.0:

@@ -42,12 +42,12 @@ def shift_time(x: torch.Tensor, ratio: float) -> torch.Tensor:
         return x
     shift = torch.randint(-most, most + 1, (b, 1), device=x.device)
     source = torch.arange(length, device=x.device)[None, :] - shift  # (B, T): where each output reads
-    inside = ((source >= 0) & (source < length)).to(x.dtype)
     view = (b,) + (1,) * (x.dim() - 2) + (length,)
     out = torch.gather(x, -1, source.clamp(0, length - 1).view(view).expand_as(x))
     if is_spectrogram(x):
         return out  # edge frames repeated: a clip's first and last frames are its background
-    return out * inside.view(view)
+    inside = (source >= 0) & (source < length)
+    return out * inside.view(view).to(x.dtype)  # a waveform's new edge is silence
 
 
 def mask_band(x: torch.Tensor, ratio: float, dim: int, fill: float) -> torch.Tensor:
