@@ -125,13 +125,17 @@ def build_chorale_audio(cfg) -> AudioClips:
 def build_spoken_digits(cfg) -> AudioClips:
     from . import spoken_digits
 
-    path = Path(os.path.expanduser(cfg.path)) if cfg.path else spoken_digits.default_path()
+    if cfg.size not in spoken_digits.SIZES:
+        raise ConfigError(f"dataset.size must be one of {', '.join(spoken_digits.SIZES)}, got {cfg.size!r}")
+    path = Path(os.path.expanduser(cfg.path)) if cfg.path else spoken_digits.default_path(cfg.size)
     if not path.is_file():
         if cfg.path or spoken_digits.espeak_binary() is None:
             raise DataError(f"spoken digits not found at '{path}': build them with "
-                            "`python scripts/build_spoken_digits.py` (needs espeak-ng: apt-get install espeak-ng)")
+                            f"`python scripts/build_spoken_digits.py --size {cfg.size}` "
+                            "(needs espeak-ng: apt-get install espeak-ng)")
         log.warning("building the spoken-digits set once with espeak-ng (a few minutes) into %s", path)
-        spoken_digits.build(path)
+        speeds, pitches = spoken_digits.SIZES[cfg.size]
+        spoken_digits.build(path, speeds=speeds, pitches=pitches)
     try:
         clips, labels = spoken_digits.load(path)
     except ValueError as exc:  # load checks the array headers before reading them

@@ -129,9 +129,12 @@ class ChoraleAudioConfig:
 class SpokenDigitsConfig:
     """Zero to nine spoken by espeak-ng (voices x speeds x pitches), 16 kHz, 16,384
     samples per clip, labelled; built once by ``scripts/build_spoken_digits.py`` (or on
-    first use when espeak-ng is installed). ``path`` "" is the cache folder."""
+    first use when espeak-ng is installed). ``path`` "" is the cache folder. ``size``:
+    "standard" (3 speeds x 2 pitches, 1,440 clips) or "dense" (7 x 6, 10,080 clips: more
+    than a small D can memorise), when ``path`` is ""."""
 
     path: str = ""
+    size: str = "standard"
     labels: bool = True
     representation: str = "auto"
 

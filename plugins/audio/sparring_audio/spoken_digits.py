@@ -1,10 +1,11 @@
 """Build the spoken-digits set: "zero" .. "nine" by Debian's espeak-ng (SC09-like).
 
 Every digit is spoken by each accent x voice variant x speed x pitch (4 x 6 x 3 x 2 =
-144 clips per digit, 1,440 in all), resampled from espeak-ng's 22,050 Hz to 16 kHz,
+144 clips per digit, 1,440 in all; the "dense" size, 4 x 6 x 7 x 6 = 1,008 per digit,
+10,080 in all, SC09's order of size), resampled from espeak-ng's 22,050 Hz to 16 kHz,
 trimmed of silence and placed at a seeded random offset in a 16,384-sample clip
 (1.024 s, WaveGAN's length), peak-normalised to 0.9. Written once as
-``spoken-digits-v1.npz`` (int16 clips, labels, the settings of each clip) under
+``spoken-digits-v1.npz`` (``spoken-digits-dense-v1.npz``; int16 clips, labels, the settings of each clip) under
 ``${SPARRING_CACHE:-~/.cache/sparring}/audio/``; build it with
 ``python scripts/build_spoken_digits.py`` or let the dataset build it on first use.
 """
@@ -30,12 +31,19 @@ VERSION = 1
 # Clips no model trains on: the same accents and voices at speeds and a pitch between the
 # set's (4 x 6 x 2 x 1 = 48 per digit), to ask whether D tells new clips from memorised ones.
 UNSEEN_SPEEDS, UNSEEN_PITCHES = (150, 180), (50,)
+# A set 7 times larger for a D that would memorise 1,440 clips: the standard grid plus speeds
+# and pitches between, none of them the unseen clips'.
+DENSE_SPEEDS = (130, 140, 160, 165, 170, 190, 200)
+DENSE_PITCHES = (35, 40, 45, 55, 60, 65)
+#: size name -> (speeds, pitches); every size has all accents and variants.
+SIZES = {"standard": (SPEEDS, PITCHES), "dense": (DENSE_SPEEDS, DENSE_PITCHES)}
 
 
-def default_path() -> Path:
+def default_path(size: str = "standard") -> Path:
     from .pianoroll import cache_root
 
-    return cache_root() / f"spoken-digits-v{VERSION}.npz"
+    infix = "" if size == "standard" else f"-{size}"
+    return cache_root() / f"spoken-digits{infix}-v{VERSION}.npz"
 
 
 def unseen_path() -> Path:
@@ -170,12 +178,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Build the espeak-ng spoken-digits set (SC09-like).")
     parser.add_argument("--out", help=f"output .npz (default {default_path()})")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--size", choices=tuple(SIZES), default="standard",
+                        help="standard: 3 speeds x 2 pitches (1,440 clips); dense: 7 x 6 (10,080)")
     parser.add_argument("--small", action="store_true", help="2 accents x 2 variants x 2 speeds x 1 pitch")
     args = parser.parse_args(argv)
+    speeds, pitches = SIZES[args.size]
     kwargs = dict(accents=ACCENTS[:2], variants=VARIANTS[:2], speeds=SPEEDS[1:3], pitches=PITCHES[1:2]) \
-        if args.small else {}
+        if args.small else dict(speeds=speeds, pitches=pitches)
     try:
-        out = build(Path(args.out) if args.out else None, workers=args.workers, **kwargs)
+        out = build(Path(args.out) if args.out else default_path(args.size), workers=args.workers, **kwargs)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"build_spoken_digits: {exc}", file=sys.stderr)
         return 1
