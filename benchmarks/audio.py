@@ -115,24 +115,43 @@ def run_digits(args, model: str) -> dict:
                        "checkpoint_every": 100, "n_samples": 8, "log_every": 20}}
     trainer, seconds = _train(raw, args.out / model, args.set)
     ds = trainer.dataset
-    n = min(args.audio_samples, len(ds.waveforms) // 2)
+    reference, is_training_set = reference_clips(trainer)
+    n = min(args.audio_samples, len(reference) // 2)
     samples = trainer.sample(n, seed=1)
     generated = spectral.as_waveforms(samples, ds)  # Griffin-Lim once, for every metric
-    order = torch.randperm(len(ds.waveforms), generator=torch.Generator().manual_seed(0))
-    real = ds.waveforms[order]  # shuffled: the set is stored digit by digit
+    order = torch.randperm(len(reference), generator=torch.Generator().manual_seed(0))
+    real = reference[order]  # shuffled: the set is stored digit by digit
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
               "generated": audio_metrics.digit_metrics(generated, real[:n], ds),
               "real": audio_metrics.digit_metrics(real[n:2 * n], real[:n], ds),
-              "device": _hardware(trainer), "overrides": list(args.set)}
+              "device": _hardware(trainer), "overrides": list(args.set),
+              "reference": "training set" if is_training_set else "standard spoken-digits set"}
     # which digits the clips say, and how clearly: the score's two factors digit by digit
     result["digits"] = {"generated": audio_metrics.digit_breakdown(generated, ds),
                         "real": audio_metrics.digit_breakdown(real[n:2 * n], ds)}
     result["d_says_real"] = d_says_real(trainer, samples)
     if model == "specgan":
-        resynth = spectral.invert(ds.items[order[n:2 * n]], ds.spec_mean, ds.spec_std)
+        specs = ds.items[order[n:2 * n]] if is_training_set else \
+            spectral.to_spectrogram(real[n:2 * n], ds.spec_mean, ds.spec_std)
+        resynth = spectral.invert(specs, ds.spec_mean, ds.spec_std)
         result["real_griffin_lim"] = audio_metrics.digit_metrics(resynth, real[n:2 * n], None)
     result["files"] = [str(p) for p in trainer.write_samples(4, args.out / model / "benchmark_samples")]
     return result
+
+
+def reference_clips(trainer) -> tuple[torch.Tensor, bool]:
+    """The real clips every row is scored against, and whether they are the run's own
+    training set: the standard 1,440 spoken digits, also for a run trained on another set
+    (``dataset.size=dense`` or a ``dataset.path``), so that its score, FD and ratio sit
+    beside the other rows'."""
+    from sparring_audio import audio_data
+    from sparring_audio.configs import SpokenDigitsConfig
+
+    cfg = trainer.config.dataset
+    if not cfg.path and cfg.size == "standard":
+        return trainer.dataset.waveforms, True
+    standard = audio_data.build_spoken_digits(SpokenDigitsConfig(labels=False, representation="waveform"))
+    return standard.waveforms, False
 
 
 def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | None:

@@ -390,3 +390,33 @@ def test_d_says_real_compares_training_unseen_and_generated_clips(tmp_path, monk
     (tmp_path / "specgan.json").write_text(json.dumps({"part": "specgan", "steps": 100, "real": metrics,
                                                         "generated": metrics, "d_says_real": shares}))
     assert "| specgan | 100% | 25% | 75% |" in audio.table(tmp_path)
+
+
+def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tmp_path, monkeypatch):
+    pytest.importorskip("sparring_audio")
+    import types
+
+    import numpy as np
+    import torch
+
+    from sparring.errors import DataError
+    from sparring_audio import spoken_digits
+    from sparring_audio.configs import SpokenDigitsConfig
+
+    audio = _load("audio")
+    monkeypatch.setenv("SPARRING_CACHE", str(tmp_path))
+    monkeypatch.setattr(spoken_digits, "espeak_binary", lambda: None)
+    own = torch.zeros(6, 1, 16384)
+    trainer = types.SimpleNamespace(dataset=types.SimpleNamespace(waveforms=own),
+                                    config=types.SimpleNamespace(dataset=SpokenDigitsConfig()))
+    clips, is_training_set = audio.reference_clips(trainer)
+    assert clips is own and is_training_set
+    trainer.config.dataset = SpokenDigitsConfig(size="dense")
+    with pytest.raises(DataError, match="build_spoken_digits"):  # no standard set, no espeak-ng to build it
+        audio.reference_clips(trainer)
+    standard = np.full((20, 16384), 3000, np.int16)
+    spoken_digits.default_path().parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(spoken_digits.default_path(), clips=standard, labels=np.arange(20) % 10)
+    clips, is_training_set = audio.reference_clips(trainer)
+    assert not is_training_set and clips.shape == (20, 1, 16384)
+    assert torch.allclose(clips, torch.full_like(clips, 3000 / 32767))
