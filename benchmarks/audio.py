@@ -147,7 +147,7 @@ def reference_clips(trainer) -> tuple[torch.Tensor, bool]:
     from sparring_audio import audio_data
     from sparring_audio.configs import SpokenDigitsConfig
 
-    cfg = trainer.config.dataset
+    cfg = trainer.config.dataset.params
     if not cfg.path and cfg.size == "standard":
         return trainer.dataset.waveforms, True
     standard = audio_data.build_spoken_digits(SpokenDigitsConfig(labels=False, representation="waveform"))
