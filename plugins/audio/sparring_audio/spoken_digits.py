@@ -5,8 +5,8 @@ Every digit is spoken by each accent x voice variant x speed x pitch (4 x 6 x 3 
 10,080 in all, SC09's order of size), resampled from espeak-ng's 22,050 Hz to 16 kHz,
 trimmed of silence and placed at a seeded random offset in a 16,384-sample clip
 (1.024 s, WaveGAN's length), peak-normalised to 0.9. Written once as
-``spoken-digits-v1.npz`` (``spoken-digits-dense-v1.npz``; int16 clips, labels, the settings of each clip) under
-``${SPARRING_CACHE:-~/.cache/sparring}/audio/``; build it with
+``spoken-digits-v1.npz`` (dense: ``spoken-digits-dense-v1.npz``; int16 clips, labels, the
+settings of each clip) under ``${SPARRING_CACHE:-~/.cache/sparring}/audio/``; build it with
 ``python scripts/build_spoken_digits.py`` or let the dataset build it on first use.
 """
 from __future__ import annotations
