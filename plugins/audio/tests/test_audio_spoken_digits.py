@@ -51,7 +51,8 @@ def test_missing_file_names_the_size_to_build(tmp_path, monkeypatch):
 
 
 @needs_espeak
-def test_a_size_builds_its_own_grid_into_its_own_file(monkeypatch):
+def test_a_size_builds_its_own_grid_into_its_own_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARRING_CACHE", str(tmp_path))  # the session's cache may hold the standard set
     # a one-speed, one-pitch "dense" grid keeps the build to 240 clips
     monkeypatch.setitem(spoken_digits.SIZES, "dense", ((150,), (50,)))
     ds = audio_data.build_spoken_digits(SpokenDigitsConfig(size="dense", representation="waveform"))
