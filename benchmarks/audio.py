@@ -300,7 +300,7 @@ def plot_digit_curves(curves: dict, out: Path, goal: float = 0.7) -> Path:
     ax.axhline(PAPER["specgan"], color="grey", linestyle=":", linewidth=1,
                label=f"SpecGAN paper {PAPER['specgan']:.2f}")
     ax.set(xlabel="training steps", ylabel="generated / real digit score", ylim=(0, 1))
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", ncol=2)  # above the curves, which sit at 0.2-0.5
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
