@@ -178,9 +178,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Build the espeak-ng spoken-digits set (SC09-like).")
     parser.add_argument("--out", help=f"output .npz (default {default_path()})")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--size", choices=tuple(SIZES), default="standard",
-                        help="standard: 3 speeds x 2 pitches (1,440 clips); dense: 7 x 6 (10,080)")
-    parser.add_argument("--small", action="store_true", help="2 accents x 2 variants x 2 speeds x 1 pitch")
+    grid = parser.add_mutually_exclusive_group()  # a small set must not land in the dense set's file
+    grid.add_argument("--size", choices=tuple(SIZES), default="standard",
+                      help="standard: 3 speeds x 2 pitches (1,440 clips); dense: 7 x 6 (10,080)")
+    grid.add_argument("--small", action="store_true", help="2 accents x 2 variants x 2 speeds x 1 pitch")
     args = parser.parse_args(argv)
     speeds, pitches = SIZES[args.size]
     kwargs = dict(accents=ACCENTS[:2], variants=VARIANTS[:2], speeds=SPEEDS[1:3], pitches=PITCHES[1:2]) \

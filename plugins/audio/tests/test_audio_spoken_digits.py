@@ -65,3 +65,9 @@ def test_a_size_builds_its_own_grid_into_its_own_file(tmp_path, monkeypatch):
 def _settings(path):
     with np.load(path) as data:
         return data["clips"], data["labels"], data["settings"].tolist()
+
+
+def test_the_build_script_refuses_a_small_set_of_a_size(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        spoken_digits.main(["--size", "dense", "--small"])
+    assert exit_info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
