@@ -17,6 +17,7 @@ processes:
 
     python benchmarks/audio.py --only music --music-steps 300
     python benchmarks/audio.py --only wavegan --audio-steps 300 --dim 16
+    python benchmarks/audio.py --only specgan --audio-steps 300 --dim 16 --truncation 1.0 0.5
     python benchmarks/audio.py --table
     python benchmarks/audio.py --curves benchmarks/results/specgan_cpu --plot curves.png
 
@@ -130,6 +131,13 @@ def run_digits(args, model: str) -> dict:
     result["digits"] = {"generated": audio_metrics.digit_breakdown(generated, ds),
                         "real": audio_metrics.digit_breakdown(real[n:2 * n], ds)}
     result["d_says_real"] = d_says_real(trainer, samples)
+    # the truncation trick (BigGAN): the same seed's latents cut to [-t, t], a sampling
+    # choice scored beside the plain row (the paper's ratios are untruncated)
+    result["truncated"] = []
+    for t in args.truncation:
+        clips = spectral.as_waveforms(trainer.sample(n, seed=1, truncation=t), ds)
+        result["truncated"].append({"truncation": t, "generated": audio_metrics.digit_metrics(clips, real[:n], ds),
+                                    "digits": audio_metrics.digit_breakdown(clips, ds)})
     if model == "specgan":
         specs = ds.items[order[n:2 * n]] if is_training_set else \
             spectral.to_spectrogram(real[n:2 * n], ds.spec_mean, ds.spec_std)
@@ -239,6 +247,11 @@ def table(out: Path) -> str:
             lines.append(f"| {m} | {r['steps']} | {g['digit_is']:.2f} | {_parts(g)} | {g['digit_fd']:.1f} "
                          f"| {real['digit_is']:.2f} "
                          f"| {g['digit_is'] / real['digit_is']:.2f} | {PAPER[m]:.2f} | {g['classifier_acc']:.3f} |")
+            for tr in r.get("truncated", []):
+                tg = tr["generated"]
+                lines.append(f"| {m}, latents cut to ±{tr['truncation']:g} | {r['steps']} | {tg['digit_is']:.2f} "
+                             f"| {_parts(tg)} | {tg['digit_fd']:.1f} | {real['digit_is']:.2f} "
+                             f"| {tg['digit_is'] / real['digit_is']:.2f} | | {tg['classifier_acc']:.3f} |")
             if "real_griffin_lim" in r:
                 gl = r["real_griffin_lim"]
                 lines.append(f"| real through SpecGAN's spectrogram + Griffin-Lim | | {gl['digit_is']:.2f} "
@@ -258,7 +271,10 @@ def table(out: Path) -> str:
 def _digit_breakdown_table(results: dict, models: list) -> list:
     """Each digit's share of the clips (by the classifier's top class) and their mean top
     probability; absent from results saved before the breakdown existed."""
-    rows = [(f"{m} (generated)", results[m]["digits"]["generated"]) for m in models if "digits" in results[m]]
+    rows = []
+    for m in (m for m in models if "digits" in results[m]):
+        rows.append((f"{m} (generated)", results[m]["digits"]["generated"]))
+        rows += [(f"{m}, latents cut to ±{tr['truncation']:g}", tr["digits"]) for tr in results[m].get("truncated", [])]
     if not rows:
         return []
     real = next(results[m]["digits"]["real"] for m in models if "digits" in results[m])
@@ -326,6 +342,9 @@ def main(argv=None) -> int:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="trainer.precision (auto: bf16 on CUDA)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--truncation", type=float, nargs="+", default=[], metavar="T",
+                        help="also score the spoken-digit models with latents cut to [-T, T] (the truncation "
+                             "trick), one row each")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of the runs' configuration (e.g. trainer.loss=wasserstein)")
     parser.add_argument("--curves", type=Path, metavar="DIR",

@@ -419,3 +419,19 @@ def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tm
     result = json.loads((tmp_path / "out" / "specgan.json").read_text())
     # 10 = half the standard set's 20 clips; scored against the run's own 60 it would be 16
     assert result["reference"] == "standard spoken-digits set" and result["samples"] == 10
+    # The truncation trick scored beside it, from the finished run (no more training); what
+    # truncation does to the samples is tested in tests/test_truncation.py.
+    from sparring.train import Trainer
+
+    asked, sample = [], Trainer.sample
+    monkeypatch.setattr(Trainer, "sample", lambda self, *a, **k: asked.append(k.get("truncation")) or
+                        sample(self, *a, **k))
+    assert audio.main(argv + ["--truncation", "0.5", "1e-4"]) == 0
+    again = json.loads((tmp_path / "out" / "specgan.json").read_text())
+    assert again["steps"] == 2 and again["generated"] == result["generated"]
+    assert [cut["truncation"] for cut in again["truncated"]] == [0.5, 1e-4] and None in asked
+    assert [t for t in asked if t is not None] == [0.5, 1e-4]
+    assert all(cut["generated"]["digit_is"] >= 1.0 and len(cut["digits"]["shares"]) == 10
+               for cut in again["truncated"])
+    out = capsys.readouterr().out
+    assert "| specgan, latents cut to ±0.5 | 2 |" in out and "| specgan, latents cut to ±0.0001 | 2 |" in out

@@ -72,6 +72,24 @@ def test_eval_prints_a_table_beside_real_vs_real(toy_run):
     assert saved["metrics"]["real/high_quality"] > 99.0
 
 
+def test_truncated_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(toy_run[0], out)
+    (out / "eval.json").unlink(missing_ok=True)  # an earlier test's
+    log = (out / "metrics.jsonl").read_text()
+    proc = sparring("eval", str(out), "-n", "300", "--truncation", "0.5")
+    assert "generated" in proc.stdout.splitlines()[0]
+    saved = json.loads((out / "eval-truncation-0.5.json").read_text())
+    assert saved["truncation"] == 0.5 and saved["metrics"]["real/modes"] == 8.0
+    assert not (out / "eval.json").exists()  # the report's plain evaluation is not overwritten
+    assert (out / "metrics.jsonl").read_text() == log  # nor the run's curves added to
+    proc = sparring("sample", str(out), "-n", "8", "--truncation", "0.5", "--raw")
+    raw = torch.load(out / "samples" / "sample_step_0000020_truncation_0p5.pt", weights_only=True)
+    assert raw.shape == (8, 2) and str(out / "samples" / "sample_step_0000020_truncation_0p5.png") in proc.stdout
+
+
 def test_plugins_lists_the_builtin(tmp_path):
     listing = json.loads(sparring("plugins", "--json").stdout)
     builtin = next(p for p in listing if p["name"] == "builtin")
@@ -88,6 +106,8 @@ def test_plugins_lists_the_builtin(tmp_path):
     (["train", "toy", "--device", "cuda:7"], ["config key 'device'", "'cuda:7'"]),
     (["train", "toy", "--device", "gpu"], ["config key 'device'", "unknown device 'gpu'"]),
     (["sample", "/nonexistent/run"], ["not a run folder"]),
+    (["sample", "/nonexistent/run", "--truncation", "0"], ["truncation must be a positive number", "got 0.0"]),
+    (["eval", "/nonexistent/run", "--truncation", "nan"], ["truncation must be a positive number", "got nan"]),
 ])
 def test_bad_input_is_a_message_not_a_traceback(args, words, tmp_path):
     proc = sparring(*args, "--out", str(tmp_path / "x"), check=False) if args[0] == "train" else sparring(*args, check=False)

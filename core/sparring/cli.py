@@ -98,10 +98,16 @@ def _load_run(run_dir: str, registry):
 def cmd_sample(args, registry) -> int:
     import torch
 
+    from .latents import check_truncation
+
+    check_truncation(args.truncation)  # before the (slow) load
     trainer = _load_run(args.run, registry)
-    out = Path(args.out) if args.out else trainer.run_dir / "samples" / f"sample_step_{trainer.step:07d}"
+    name = f"sample_step_{trainer.step:07d}"
+    if args.truncation is not None:  # no dot in the name: the writers add their suffix
+        name += "_truncation_" + f"{args.truncation:g}".replace(".", "p")
+    out = Path(args.out) if args.out else trainer.run_dir / "samples" / name
     out.parent.mkdir(parents=True, exist_ok=True)
-    samples = trainer.sample(args.n, seed=args.seed)
+    samples = trainer.sample(args.n, seed=args.seed, truncation=args.truncation)
     paths = trainer.write_samples(path=out, samples=samples)
     if args.raw or trainer.writer is None:
         raw_path = out.with_suffix(".pt")
@@ -130,14 +136,21 @@ def format_table(results: dict, specs=()) -> str:
 
 
 def cmd_eval(args, registry) -> int:
+    from .latents import check_truncation
+
+    check_truncation(args.truncation)
     trainer = _load_run(args.run, registry)
     if not trainer.metrics:
         raise ConfigError(f"modality '{trainer.config.modality}' has no metrics configured")
-    results = trainer.evaluate(args.n, reference=True)
+    results = trainer.evaluate(args.n, reference=True, truncation=args.truncation)
     print(format_table(results, trainer.metrics))
-    out = Path(args.json) if args.json else trainer.run_dir / "eval.json"
-    out.write_text(json.dumps({"step": trainer.step, "samples": args.n or trainer.config.trainer.eval_samples,
-                               "metrics": results}, indent=2) + "\n")
+    # a truncated evaluation gets its own file, so eval.json (the report's) stays the plain one
+    default = "eval.json" if args.truncation is None else f"eval-truncation-{args.truncation:g}.json"
+    out = Path(args.json) if args.json else trainer.run_dir / default
+    record = {"step": trainer.step, "samples": args.n or trainer.config.trainer.eval_samples, "metrics": results}
+    if args.truncation is not None:
+        record["truncation"] = args.truncation
+    out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"saved {out}", file=sys.stderr)
     return 0
 
@@ -197,12 +210,18 @@ def build_parser(registry) -> argparse.ArgumentParser:
     p.add_argument("--out", help="output path without suffix")
     p.add_argument("--raw", action="store_true", help="also save the raw tensor as .pt")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--truncation", type=float, default=None, metavar="T",
+                   help="draw each latent entry from the normal cut to [-T, T] (the truncation trick: "
+                        "typical samples, less variety; e.g. 1.0)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="the modality's metrics: generated vs real, beside real vs real")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=None, help="samples (default trainer.eval_samples)")
-    p.add_argument("--json", help="where to save the results (default RUN_DIR/eval.json)")
+    p.add_argument("--json", help="where to save the results (default RUN_DIR/eval.json, or "
+                                  "RUN_DIR/eval-truncation-T.json with --truncation)")
+    p.add_argument("--truncation", type=float, default=None, metavar="T",
+                   help="score samples from latents cut to [-T, T] (not logged with the run's curves)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("report", help="write RUN_DIR/report.html: config, curves, samples, evaluation")

@@ -29,6 +29,7 @@ from .config import NONE, RunConfig, to_toml
 from .data import BatchStream
 from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
+from .latents import check_truncation, truncated_normal
 from .layers import compile_with_spectral_norm
 from .losses import feature_matching_loss, mode_seeking_loss
 from .outputs import logits_of, split_output
@@ -306,8 +307,14 @@ class Trainer:
 
     # --- the pieces of one step ------------------------------------------------------------
 
-    def latent(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
-        """G's input noise for ``n`` samples (the modality may supply its own sampler)."""
+    def latent(self, n: int, rng: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """G's input noise for ``n`` samples (the modality may supply its own sampler);
+        ``truncation`` restricts each entry to [-truncation, truncation] (sampling only)."""
+        if truncation is not None:
+            if self.modality.sample_latent is not None:
+                raise ConfigError(f"modality '{self.config.modality}' draws its own latents "
+                                  "(sample_latent), so sparring cannot truncate them")
+            return truncated_normal((n, self.G.latent_dim), truncation, rng).to(self.device)
         if self.modality.sample_latent is not None:
             return self.modality.sample_latent(n, self.G, self.device, rng)
         if rng is None:
@@ -787,9 +794,11 @@ class Trainer:
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256,
-               generator: torch.nn.Module | None = None) -> torch.Tensor:
+               generator: torch.nn.Module | None = None, truncation: float | None = None) -> torch.Tensor:
         """``n`` samples from the sampling generator (or ``generator``, e.g. the raw ``G``
-        beside its EMA copy), on the CPU; never touches global RNG."""
+        beside its EMA copy), on the CPU; never touches global RNG. ``truncation``: the
+        truncation trick's threshold on the latents (None: the untruncated normal)."""
+        check_truncation(truncation)  # before any sample is drawn
         rng = torch.Generator().manual_seed(self.config.seed + 1 if seed is None else seed)
         G = self.sampler if generator is None else generator
         was_training = G.training
@@ -798,7 +807,7 @@ class Trainer:
         try:
             for start in range(0, n, batch_size):
                 m = min(batch_size, n - start)
-                z = self.latent(m, rng)
+                z = self.latent(m, rng, truncation)
                 y = None
                 if self.num_classes is not None:
                     y = (torch.arange(start, start + m) % self.num_classes).to(self.device)
@@ -820,15 +829,19 @@ class Trainer:
         self._call("sparring_samples_written", trainer=self, step=self.step, paths=paths)
         return paths
 
-    def evaluate(self, n: int | None = None, reference: bool = False) -> dict:
+    def evaluate(self, n: int | None = None, reference: bool = False, truncation: float | None = None) -> dict:
         """Every configured metric on ``n`` generated vs ``n`` real samples.
 
         With ``reference`` the same metrics of real vs other real samples are added under
         ``real/<key>``: the floor a perfect generator would reach with this many samples.
+        With ``truncation`` the samples come from truncated latents: a look at sampling,
+        not at training, so it is returned but neither logged nor passed to the hooks.
         """
+        check_truncation(truncation)
         n = min(n or self.config.trainer.eval_samples, self.stream.n // (2 if reference else 1))
         with torch.random.fork_rng(devices=[]):
-            generated = self.real_to_d(self.sample(n, seed=self.config.seed + 2).to(self.device)).cpu()
+            generated = self.real_to_d(self.sample(n, seed=self.config.seed + 2, truncation=truncation)
+                                       .to(self.device)).cpu()
             real = self.real_to_d(self.stream.sample(2 * n if reference else n, seed=self.config.seed + 3)
                                   .to(self.device)).cpu()
             results: dict = {}
@@ -840,6 +853,8 @@ class Trainer:
                     results.update({f"real/{k}": v for k, v in ref.items()
                                     if not k.startswith("real/") and f"real/{k}" not in results})
         results = {k: float(v) for k, v in results.items()}
+        if truncation is not None:
+            return results
         self._log({"step": self.step, "eval": results, "eval_samples": n})
         self._call("sparring_eval_end", trainer=self, step=self.step, metrics=results)
         return results
