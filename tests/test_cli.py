@@ -81,6 +81,7 @@ def test_truncated_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_p
     log = (out / "metrics.jsonl").read_text()
     proc = sparring("eval", str(out), "-n", "300", "--truncation", "0.5")
     assert "generated" in proc.stdout.splitlines()[0]
+    assert "generated from latents cut to [-0.5, 0.5]" in proc.stdout
     saved = json.loads((out / "eval-truncation-0.5.json").read_text())
     assert saved["truncation"] == 0.5 and saved["metrics"]["real/modes"] == 8.0
     assert not (out / "eval.json").exists()  # the report's plain evaluation is not overwritten

@@ -144,6 +144,8 @@ def cmd_eval(args, registry) -> int:
         raise ConfigError(f"modality '{trainer.config.modality}' has no metrics configured")
     results = trainer.evaluate(args.n, reference=True, truncation=args.truncation)
     print(format_table(results, trainer.metrics))
+    if args.truncation is not None:
+        print(f"generated from latents cut to [-{args.truncation:g}, {args.truncation:g}] (the truncation trick)")
     # a truncated evaluation gets its own file, so eval.json (the report's) stays the plain one
     default = "eval.json" if args.truncation is None else f"eval-truncation-{args.truncation:g}.json"
     out = Path(args.json) if args.json else trainer.run_dir / default
