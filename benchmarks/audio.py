@@ -352,6 +352,8 @@ def main(argv=None) -> int:
                              "<run>-<steps>.json, to --plot")
     parser.add_argument("--plot", type=Path, default=Path("digit-curves.png"))
     args = parser.parse_args(argv)
+    if any(not (t > 0 and t != float("inf")) for t in args.truncation):  # before hours of training
+        parser.error(f"--truncation takes positive numbers, got {' '.join(f'{t:g}' for t in args.truncation)}")
     if args.curves:
         curves = digit_curves(args.curves)
         if not curves:

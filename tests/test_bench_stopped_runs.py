@@ -435,3 +435,6 @@ def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tm
                for cut in again["truncated"])
     out = capsys.readouterr().out
     assert "| specgan, latents cut to ±0.5 | 2 |" in out and "| specgan, latents cut to ±0.0001 | 2 |" in out
+    with pytest.raises(SystemExit) as exit_info:  # refused before any training
+        audio.main(argv + ["--truncation", "1", "-0.5"])
+    assert exit_info.value.code == 2 and "--truncation takes positive numbers, got 1 -0.5" in capsys.readouterr().err
