@@ -352,7 +352,13 @@ def main(argv=None) -> int:
                              "<run>-<steps>.json, to --plot")
     parser.add_argument("--plot", type=Path, default=Path("digit-curves.png"))
     args = parser.parse_args(argv)
-    if any(not (t > 0 and t != float("inf")) for t in args.truncation):  # before hours of training
+    from sparring.errors import ConfigError
+    from sparring.latents import check_truncation
+
+    try:  # before hours of training, not after
+        for t in args.truncation:
+            check_truncation(t)
+    except ConfigError:
         parser.error(f"--truncation takes positive numbers, got {' '.join(f'{t:g}' for t in args.truncation)}")
     if args.curves:
         curves = digit_curves(args.curves)

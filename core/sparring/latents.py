@@ -29,7 +29,7 @@ def check_truncation(threshold) -> None:
 
 def truncated_normal(shape, threshold: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Standard normal draws restricted to [-threshold, threshold] (float32, on the CPU)."""
-    if threshold is None:
+    if threshold is None:  # check_truncation lets None (no truncation) through
         raise ConfigError("truncated_normal needs a threshold")
     check_truncation(threshold)
     u = torch.rand(shape, generator=generator, dtype=torch.float64)
