@@ -1,10 +1,11 @@
-"""sparring.layers.spectral_norm: torch's numbers and state-dict keys, and it compiles."""
+"""sparring.layers: spectral_norm (torch's numbers and state-dict keys, and it compiles) and
+the minibatch deviation feature."""
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as torch_spectral_norm
 
-from sparring.layers import spectral_norm
+from sparring.layers import append_minibatch_std, spectral_norm
 
 
 def pair(make):
@@ -99,3 +100,20 @@ def test_compile_with_spectral_norm_has_no_graph_breaks_and_eager_gradients():
     u = compiled_module.c.parametrizations.weight[0]._u.clone()
     torch.testing.assert_close(compiled(real), eager.eval()(real), rtol=1e-4, atol=1e-6)
     assert torch.equal(u, compiled_module.c.parametrizations.weight[0]._u)
+
+
+def test_minibatch_std_is_the_batch_spread_appended_to_every_row():
+    torch.manual_seed(0)
+    h = torch.randn(5, 7)
+    out = append_minibatch_std(h)
+    assert out.shape == (5, 8) and torch.equal(out[:, :7], h)
+    expected = h.std(0, unbiased=False).mean()  # per feature over the batch, then averaged
+    assert torch.allclose(out[:, 7], expected.expand(5), atol=1e-6)
+    # a collapsed batch reads sqrt(1e-8), not 0, and its gradient stays finite
+    same = torch.randn(1, 7).expand(4, -1).clone().requires_grad_(True)
+    spread = append_minibatch_std(same)[:, 7]
+    assert torch.allclose(spread, torch.full((4,), 1e-4))
+    spread.sum().backward()
+    assert torch.isfinite(same.grad).all()
+    # bf16 features keep their dtype; the statistic is computed in float32
+    assert append_minibatch_std(h.bfloat16()).dtype == torch.bfloat16

@@ -22,6 +22,18 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
 
+def append_minibatch_std(h: torch.Tensor) -> torch.Tensor:
+    """``h`` (batch, features) with one more feature: the features' standard deviation over
+    the batch, averaged to one number (ProGAN's minibatch deviation, one group).
+
+    A discriminator's head that reads it can tell a batch of near-identical samples (a
+    collapsed G) from a varied one. The statistic is computed in float32; ``+ 1e-8`` keeps
+    sqrt's gradient finite when every sample is the same.
+    """
+    spread = (h.float().var(0, unbiased=False) + 1e-8).sqrt().mean()
+    return torch.cat([h, spread.to(h.dtype).expand(h.shape[0], 1)], dim=1)
+
+
 class SpectralNorm(nn.Module):
     """Parametrization ``W -> W / sigma(W)``; ``W`` is viewed as (out, rest)."""
 

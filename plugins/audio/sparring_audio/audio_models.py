@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from sparring.errors import ConfigError
+from sparring.layers import append_minibatch_std
 from sparring.specs import DataInfo
 
 WAVE_LENGTH, SPEC_SIZE = 16384, 128
@@ -79,10 +80,14 @@ class WaveGANDiscriminator(nn.Module):
                 layers.append(PhaseShuffle(cfg.phase_shuffle))
             cin = cout
         self.net = nn.Sequential(*layers)
-        self.fc = nn.Linear(dims[-1] * 16, 1)
+        self.minibatch_std = bool(cfg.minibatch_std)
+        self.fc = nn.Linear(dims[-1] * 16 + self.minibatch_std, 1)
 
     def forward(self, x, y=None):
-        return self.fc(self.net(x).flatten(1)).squeeze(1)
+        h = self.net(x).flatten(1)
+        if self.minibatch_std:
+            h = append_minibatch_std(h)
+        return self.fc(h).squeeze(1)
 
 
 class SpecGANGenerator(nn.Module):
@@ -112,7 +117,11 @@ class SpecGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(cin, cout, 5, 2, padding=2), nn.LeakyReLU(0.2)]
             cin = cout
         self.net = nn.Sequential(*layers)
-        self.fc = nn.Linear(dims[-1] * 16, 1)
+        self.minibatch_std = bool(cfg.minibatch_std)
+        self.fc = nn.Linear(dims[-1] * 16 + self.minibatch_std, 1)
 
     def forward(self, x, y=None):
-        return self.fc(self.net(x).flatten(1)).squeeze(1)
+        h = self.net(x).flatten(1)
+        if self.minibatch_std:
+            h = append_minibatch_std(h)
+        return self.fc(h).squeeze(1)

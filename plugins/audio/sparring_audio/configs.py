@@ -169,11 +169,14 @@ class WaveGANGeneratorConfig:
 @dataclass
 class WaveGANDiscriminatorConfig:
     """WaveGAN discriminator: five strided 1-D convolutions (kernel 25, stride 4,
-    LeakyReLU 0.2) with phase shuffle of ±``phase_shuffle`` samples after each but the last."""
+    LeakyReLU 0.2) with phase shuffle of ±``phase_shuffle`` samples after each but the last.
+    ``minibatch_std``: the features' standard deviation over the batch, averaged to one
+    number, is appended before the linear head (ProGAN), so D can see a batch of alike clips."""
 
     dim: int = 64
     kernel: int = 25
     phase_shuffle: int = 2
+    minibatch_std: bool = False
 
 
 @dataclass
@@ -187,9 +190,12 @@ class SpecGANGeneratorConfig:
 
 @dataclass
 class SpecGANDiscriminatorConfig:
-    """SpecGAN discriminator: five 5x5 stride-2 convolutions, LeakyReLU 0.2, linear."""
+    """SpecGAN discriminator: five 5x5 stride-2 convolutions, LeakyReLU 0.2, linear.
+    ``minibatch_std``: the features' standard deviation over the batch, averaged to one
+    number, is appended before the linear head (ProGAN), so D can see a batch of alike clips."""
 
     dim: int = 64
+    minibatch_std: bool = False
 
 
 @dataclass

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from sparring.errors import ConfigError
+from sparring.layers import append_minibatch_std
 from sparring.specs import DataInfo
 
 
@@ -213,7 +214,5 @@ class MuseGANDiscriminator(nn.Module):
             streams.append(self.onsets(change).expand(-1, -1, -1, self.octaves))
         h = self.merge(torch.cat(streams, dim=1)).flatten(1)
         if self.minibatch_std:
-            # + 1e-8: identical phrases (spread 0) must not give sqrt's infinite gradient
-            spread = (h.float().var(0, unbiased=False) + 1e-8).sqrt().mean()
-            h = torch.cat([h, spread.to(h.dtype).expand(b, 1)], dim=1)
+            h = append_minibatch_std(h)
         return self.head(h).squeeze(1)

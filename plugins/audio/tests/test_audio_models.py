@@ -31,6 +31,25 @@ def test_specgan_shapes():
     assert SpecGANDiscriminator(SpecGANDiscriminatorConfig(dim=2), DataInfo((1, 128, 128)))(x).shape == (2,)
 
 
+@pytest.mark.parametrize("make", [
+    lambda: WaveGANDiscriminator(WaveGANDiscriminatorConfig(dim=2, minibatch_std=True), DataInfo((1, 16384))),
+    lambda: SpecGANDiscriminator(SpecGANDiscriminatorConfig(dim=2, minibatch_std=True), DataInfo((1, 128, 128)))])
+def test_minibatch_std_lets_d_see_a_batch_of_alike_clips(make):
+    torch.manual_seed(0)
+    D = make().eval()  # eval: phase shuffle off, so alike clips give alike features
+    assert D.fc.in_features == 32 * 16 + 1  # dim 2: 16 * 2 channels by 16 steps (or 4x4)
+    shape = (6, 1, 16384) if isinstance(D, WaveGANDiscriminator) else (6, 1, 128, 128)
+    same = torch.randn(1, *shape[1:]).expand(shape).contiguous()
+    varied = torch.randn(shape)
+    with torch.no_grad():
+        D.fc.weight.zero_()
+        D.fc.weight[0, -1] = 1.0  # the head reads only the spread
+        D.fc.bias.zero_()
+        assert torch.allclose(D(same), torch.full((6,), 1e-4), atol=1e-6)
+        spread = D(varied)
+    assert (spread > 1e-3).all() and torch.allclose(spread, spread[:1].expand(6))  # one number per batch
+
+
 def test_phase_shuffle_shifts_within_bounds_and_is_off_in_eval():
     ps = PhaseShuffle(2)
     x = torch.arange(20.0).repeat(64, 3, 1)
@@ -43,11 +62,13 @@ def test_phase_shuffle_shifts_within_bounds_and_is_off_in_eval():
     assert torch.equal(ps(x), x)
 
 
-@pytest.mark.parametrize("model,item,channels_last,pack", [("wavegan", (1, 16384), "no", 1),
-                                                          ("wavegan", (1, 16384), "no", 2),
-                                                          ("specgan", (1, 128, 128), "no", 2),
-                                                          ("specgan", (1, 128, 128), "yes", 1)])
-def test_a_few_training_steps(tmp_path, model, item, channels_last, pack):
+# mbstd: D's minibatch deviation, with R1 on the reals (its gradient crosses the batch)
+@pytest.mark.parametrize("model,item,channels_last,pack,mbstd", [("wavegan", (1, 16384), "no", 1, False),
+                                                                ("wavegan", (1, 16384), "no", 2, False),
+                                                                ("specgan", (1, 128, 128), "no", 2, False),
+                                                                ("specgan", (1, 128, 128), "yes", 1, False),
+                                                                ("specgan", (1, 128, 128), "no", 2, True)])
+def test_a_few_training_steps(tmp_path, model, item, channels_last, pack, mbstd):
     import numpy as np
     import soundfile as sf
 
@@ -59,11 +80,14 @@ def test_a_few_training_steps(tmp_path, model, item, channels_last, pack):
     registry = load_registry()
     raw = {"modality": "audio", "out": str(tmp_path / "run"),
            "generator": {"name": model, "latent_dim": 8, "dim": 2},
-           "discriminator": {"name": model, "dim": 2},
+           "discriminator": {"name": model, "dim": 2, "minibatch_std": mbstd},
            "dataset": {"name": "wav-folder", "path": str(data)},
            "trainer": {"steps": 2, "batch_size": 2 * pack, "n_samples": 2, "eval_samples": 4, "progress": False,
                        "channels_last": channels_last, "pack": pack}}
+    if mbstd:
+        raw["trainer"].update(loss="ns", regularizer="r1", reg_interval=1)
     trainer = Trainer(resolve(raw, registry), registry)
+    assert trainer.D.fc.in_features == 32 * 16 + mbstd
     assert trainer.dataset.tensors[0].shape[1:] == item  # "auto" picked the representation
     metrics = trainer.train()
     assert set(metrics) == {"mel_fd"} and metrics["mel_fd"] > 0
