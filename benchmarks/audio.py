@@ -167,7 +167,9 @@ def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | No
     the augmentation's draws seeded): its training clips, unseen clips of the same voices
     (``spoken_digits.build_unseen``, built once with espeak-ng) and ``generated``. A D that
     memorised its set calls training clips real and unseen ones fake, as it does fakes.
-    None without espeak-ng and no unseen file."""
+    Unpacked, also D's mean logit on the unseen clips digit by digit
+    (``unseen_logit_by_digit``): a digit G seldom makes stands out there, as D rates
+    the real clips of a dropped mode most real. None without espeak-ng and no unseen file."""
     import torch
 
     from sparring_audio import spectral, spoken_digits
@@ -179,7 +181,7 @@ def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | No
             return None
         spoken_digits.build_unseen(path)
     try:
-        clips, _ = spoken_digits.load(path)
+        clips, labels = spoken_digits.load(path)
     except ValueError as exc:
         print(f"audio benchmark: unseen clips '{path}' unreadable ({exc}); delete it to rebuild: "
               "D's memorisation not measured", file=sys.stderr)
@@ -195,9 +197,13 @@ def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | No
         torch.manual_seed(0)
         for name, x in (("training", ds.items[order]), ("unseen", unseen), ("generated", generated)):
             x = x[:len(x) // pack * pack].float()
-            logits = torch.cat([trainer.d_forward(x[i:i + batch].to(trainer.device)).flatten().cpu()
+            logits = torch.cat([trainer.d_forward(x[i:i + batch].to(trainer.device)).flatten().float().cpu()
                                 for i in range(0, len(x), batch)])
             shares[name] = float((logits > 0).float().mean())
+            if name == "unseen" and pack == 1:  # packed, one logit judges two clips' digits
+                by_digit = torch.from_numpy(labels).long()
+                shares["unseen_logit_by_digit"] = [float(logits[by_digit == d].mean()) if (by_digit == d).any()
+                                                   else None for d in range(10)]
     return shares
 
 
@@ -265,6 +271,13 @@ def table(out: Path) -> str:
                       "|---|---|---|---|"]
             lines += [f"| {m} | {100 * j['training']:.0f}% | {100 * j['unseen']:.0f}% | "
                       f"{100 * j['generated']:.0f}% |" for m, j in judged]
+            by_digit = [(m, j["unseen_logit_by_digit"]) for m, j in judged if j.get("unseen_logit_by_digit")]
+            if by_digit:
+                lines += ["", "D's mean logit on the unseen real clips, digit by digit (highest for the "
+                          "digits G seldom makes: D knows what is missing)", "",
+                          "| model | " + " | ".join(str(d) for d in range(10)) + " |", "|---|" + "---|" * 10]
+                lines += [f"| {m} | " + " | ".join("" if v is None else f"{v:.2f}" for v in logits) + " |"
+                          for m, logits in by_digit]
     return "\n".join(lines)
 
 

@@ -385,11 +385,22 @@ def test_d_says_real_compares_training_unseen_and_generated_clips(tmp_path, monk
     np.savez_compressed(spoken_digits.unseen_path(), clips=clips, labels=np.arange(20) % 10)
     generated = torch.cat([torch.ones(6, 1, 16384), torch.zeros(2, 1, 16384)])
     shares = audio.d_says_real(trainer, generated)
+    # the loud clips are 0..4, one each of digits 0-4 (of two per digit): logit 16000/32767 - 0.1
+    loud = 16000 / 32767 - 0.1
+    assert shares.pop("unseen_logit_by_digit") == pytest.approx([(loud - 0.1) / 2] * 5 + [-0.1] * 5)
     assert shares == {"training": 1.0, "unseen": 0.25, "generated": 0.75}
     metrics = {"digit_is": 3.0, "digit_fd": 140.0, "classifier_acc": 1.0}
+    by_digit = [2.5, None] + [0.0] * 8  # a result may lack a digit
     (tmp_path / "specgan.json").write_text(json.dumps({"part": "specgan", "steps": 100, "real": metrics,
-                                                        "generated": metrics, "d_says_real": shares}))
-    assert "| specgan | 100% | 25% | 75% |" in audio.table(tmp_path)
+                                                        "generated": metrics,
+                                                        "d_says_real": {**shares, "unseen_logit_by_digit": by_digit}}))
+    text = audio.table(tmp_path)
+    assert "| specgan | 100% | 25% | 75% |" in text
+    assert "| specgan | 2.50 |  | 0.00 | 0.00 |" in text
+    # packed, one logit reads two clips of different digits: no per-digit figure
+    trainer.config.trainer.pack = 2
+    trainer.d_forward = lambda x: x.view(len(x) // 2, -1).mean(1) - 0.1
+    assert "unseen_logit_by_digit" not in audio.d_says_real(trainer, generated)
 
 
 def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tmp_path, monkeypatch, capsys):
