@@ -13,6 +13,9 @@ torch.set_num_threads(1)
 
 from sparring import hookimpl  # noqa: E402
 from sparring.registry import load_registry  # noqa: E402
+from sparring.builtin import plugin as builtin_plugin  # noqa: E402
+from sparring.builtin.configs import MLPDiscriminatorConfig, MLPGeneratorConfig, RingConfig  # noqa: E402
+from sparring.builtin.toy import MLPDiscriminator, MLPGenerator  # noqa: E402
 from sparring.specs import DatasetSpec, LossSpec, ModalitySpec, ModelSpec, WriterSpec  # noqa: E402
 
 
@@ -180,3 +183,38 @@ def recorder():
 @pytest.fixture
 def recorder_registry(recorder):
     return load_registry(extra_plugins=[("recorder", recorder)], entry_points=False)
+
+
+class TupleLatentGenerator(MLPGenerator):
+    """The toy MLP G fed a (noise, unused) pair: latents that are not one tensor."""
+
+    def forward(self, z, y=None):
+        return super().forward(z[0], y)
+
+
+class TupleLatentPlugin:
+    """A throwaway plugin: the toy modality with (noise, None) latents (modes 'toy-tuple')."""
+
+    @hookimpl
+    def sparring_modalities(self):
+        yield ModalitySpec("toy-tuple", generator="mlp-tuple", discriminator="mlp-tuple", dataset="ring-tuple",
+                           sample_latent=lambda n, G, device, rng: (torch.randn(n, G.latent_dim), None))
+
+    @hookimpl
+    def sparring_generators(self):
+        yield ModelSpec("mlp-tuple", "toy-tuple", lambda cfg, info: TupleLatentGenerator(cfg, info),
+                        MLPGeneratorConfig)
+
+    @hookimpl
+    def sparring_discriminators(self):
+        yield ModelSpec("mlp-tuple", "toy-tuple", lambda cfg, info: MLPDiscriminator(cfg, info),
+                        MLPDiscriminatorConfig)
+
+    @hookimpl
+    def sparring_datasets(self):
+        yield DatasetSpec("ring-tuple", "toy-tuple", builtin_plugin._ring, RingConfig)
+
+
+@pytest.fixture
+def tuple_latent_registry():
+    return load_registry(extra_plugins=[("tuple", TupleLatentPlugin())], entry_points=False)

@@ -4,14 +4,9 @@ import json
 import pytest
 import torch
 
-from sparring import DatasetSpec, ModalitySpec, ModelSpec, hookimpl
-from sparring.builtin import plugin as builtin
-from sparring.builtin.configs import MLPDiscriminatorConfig, MLPGeneratorConfig, RingConfig
-from sparring.builtin.toy import MLPDiscriminator, MLPGenerator
 from sparring.config import resolve
 from sparring.errors import ConfigError
 from sparring.losses import mode_seeking_loss
-from sparring.registry import load_registry
 from sparring.train import Trainer
 
 
@@ -35,37 +30,8 @@ def test_mode_seeking_loss_pairs_the_two_halves_and_its_gradient_spreads_samples
         mode_seeking_loss(fake[:1], z[:1])
 
 
-class TupleLatentGenerator(MLPGenerator):
-    """The toy MLP G fed a (noise, unused) pair: latents that are not one tensor."""
-
-    def forward(self, z, y=None):
-        return super().forward(z[0], y)
-
-
-class TupleLatentPlugin:
-    @hookimpl
-    def sparring_modalities(self):
-        yield ModalitySpec("toy-tuple", generator="mlp-tuple", discriminator="mlp-tuple", dataset="ring-tuple",
-                           sample_latent=lambda n, G, device, rng: (torch.randn(n, G.latent_dim), None))
-
-    @hookimpl
-    def sparring_generators(self):
-        yield ModelSpec("mlp-tuple", "toy-tuple", lambda cfg, info: TupleLatentGenerator(cfg, info),
-                        MLPGeneratorConfig)
-
-    @hookimpl
-    def sparring_discriminators(self):
-        yield ModelSpec("mlp-tuple", "toy-tuple", lambda cfg, info: MLPDiscriminator(cfg, info),
-                        MLPDiscriminatorConfig)
-
-    @hookimpl
-    def sparring_datasets(self):
-        yield DatasetSpec("ring-tuple", "toy-tuple", builtin._ring, RingConfig)
-
-
-def run(tmp_path, name, weight, modality="toy", model="mlp", dataset="ring", batch_size=32, grad_accum=1,
+def run(registry, tmp_path, name, weight, modality="toy", model="mlp", dataset="ring", batch_size=32, grad_accum=1,
         steps=4):
-    registry = load_registry(extra_plugins=[("tuple", TupleLatentPlugin())], entry_points=False)
     raw = {"modality": modality, "out": str(tmp_path / name), "seed": 0,
            "generator": {"name": model, "hidden": 16, "layers": 2},
            "discriminator": {"name": model, "hidden": 16, "layers": 2},
@@ -78,8 +44,8 @@ def run(tmp_path, name, weight, modality="toy", model="mlp", dataset="ring", bat
     return trainer
 
 
-def test_mode_seeking_is_logged_and_changes_what_g_learns(tmp_path):
-    plain, seeking = run(tmp_path, "plain", 0.0), run(tmp_path, "ms", 1.0)
+def test_mode_seeking_is_logged_and_changes_what_g_learns(tuple_latent_registry, tmp_path):
+    plain, seeking = run(tuple_latent_registry, tmp_path, "plain", 0.0), run(tuple_latent_registry, tmp_path, "ms", 1.0)
     records = [json.loads(x) for x in (tmp_path / "ms" / "metrics.jsonl").read_text().splitlines()]
     values = [r["mode_seeking"] for r in records if "mode_seeking" in r]
     assert len(values) == 2 and all(v > 0 for v in values)
@@ -88,10 +54,10 @@ def test_mode_seeking_is_logged_and_changes_what_g_learns(tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(plain.G.parameters(), seeking.G.parameters()))
 
 
-def test_mode_seeking_without_tensor_latents_or_pairs_is_a_clear_error(tmp_path):
+def test_mode_seeking_without_tensor_latents_or_pairs_is_a_clear_error(tuple_latent_registry, tmp_path):
     with pytest.raises(ConfigError, match="trainer.mode_seeking.*'mlp-tuple' takes tuple latents"):
-        run(tmp_path, "tuple", 1.0, modality="toy-tuple", model="mlp-tuple", dataset="ring-tuple")
+        run(tuple_latent_registry, tmp_path, "tuple", 1.0, modality="toy-tuple", model="mlp-tuple", dataset="ring-tuple")
     with pytest.raises(ConfigError, match="trainer.mode_seeking.*holds 1"):
-        run(tmp_path, "single", 1.0, batch_size=2, grad_accum=2)
+        run(tuple_latent_registry, tmp_path, "single", 1.0, batch_size=2, grad_accum=2)
     with pytest.raises(ConfigError, match="trainer.mode_seeking"):
-        run(tmp_path, "negative", -1.0)
+        run(tuple_latent_registry, tmp_path, "negative", -1.0)

@@ -78,6 +78,12 @@ class TrainerConfig:
     mode_seeking: float = _f(0.0, "weight of MSGAN's mode-seeking term in G's loss: 1 / (distance between "
                              "two samples / distance between their latents), over the batch's two "
                              "halves; counters mode collapse (0: off; needs tensor latents)", min=0.0)
+    imle: float = _f(0.0, "weight of an IMLE term in G's loss (Li & Malik 2018; Inclusive GAN): each real "
+                     "sample pulls the nearest of trainer.imle_candidates generated samples toward it (mean "
+                     "squared distance), so a mode G drops still pulls on G; counters mode dropping (0: off; "
+                     "needs tensor latents and samples shaped like the real ones)", min=0.0)
+    imle_candidates: int = _f(4, "generated candidates per real sample for trainer.imle (one shared pool; "
+                              "class-conditional runs match each real sample's label)", min=1)
     ema_halflife: float = _f(10000.0, "EMA half-life of G in samples (0: no EMA)", min=0.0)
     ema_rampup: float = _f(0.05, "EMA ramp-up: half-life <= rampup * samples seen (0: none)", min=0.0)
     grad_accum: int = _f(1, "micro-batches per step (batch_size must divide evenly)", min=1)

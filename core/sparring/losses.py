@@ -104,3 +104,23 @@ def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) ->
     sample_distance = (fake[:half].float() - fake[half:2 * half].float()).abs().mean()
     latent_distance = (z[:half].float() - z[half:2 * half].float()).abs().mean()
     return 1.0 / (sample_distance / latent_distance + eps)
+
+
+def nearest_candidate(real: torch.Tensor, candidates: torch.Tensor, real_labels: torch.Tensor | None = None,
+                      candidate_labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Index of each real sample's nearest candidate by Euclidean distance over all its
+    entries; with labels, only candidates of the real sample's own label count."""
+    if real.shape[1:] != candidates.shape[1:]:
+        raise ValueError(f"real samples {tuple(real.shape[1:])} and generated ones "
+                         f"{tuple(candidates.shape[1:])} must have the same shape to be compared")
+    distance = torch.cdist(real.flatten(1).float(), candidates.flatten(1).float())
+    if real_labels is not None:
+        distance = distance.masked_fill(real_labels[:, None] != candidate_labels[None, :], float("inf"))
+    return distance.argmin(dim=1)
+
+
+def imle_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """IMLE (Li & Malik 2018): mean squared distance between each real sample and the
+    generated sample picked for it (its nearest of a pool). Every real sample pulls some
+    sample toward it, so a mode G has dropped still gets a gradient, unlike D's."""
+    return F.mse_loss(fake.float(), real.detach().float())

@@ -31,7 +31,7 @@ from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
 from .latents import check_truncation, truncated_normal
 from .layers import compile_with_spectral_norm
-from .losses import feature_matching_loss, mode_seeking_loss
+from .losses import feature_matching_loss, imle_loss, mode_seeking_loss, nearest_candidate
 from .outputs import logits_of, split_output
 from .schedules import lr_factor
 from .specs import DataInfo
@@ -458,7 +458,7 @@ class Trainer:
             torch.compiler.cudagraph_mark_step_begin()
         self.opt_g.zero_grad(set_to_none=True)
         micro = t.batch_size // self.dist.world // t.grad_accum
-        total = fm_total = ms_total = None
+        total = fm_total = ms_total = imle_total = None
         params = [p for p in self.G.parameters() if p.requires_grad]
         for i in range(t.grad_accum):
             z, y = self.noise(micro)
@@ -471,6 +471,10 @@ class Trainer:
                     ms = self._mode_seeking(fake, z)
                     loss = loss + t.mode_seeking * ms
                     ms_total = _add(ms_total, _per_micro(ms.detach(), t.grad_accum))
+                if t.imle > 0:
+                    im = self._imle(xr, yr)
+                    loss = loss + t.imle * im
+                    imle_total = _add(imle_total, _per_micro(im.detach(), t.grad_accum))
                 loss = _per_micro(loss, t.grad_accum)
                 fm_total = _add(fm_total, None if fm is None else _per_micro(fm, t.grad_accum))
             grads = torch.autograd.grad(self.scaler.scale(loss), params, allow_unused=True)
@@ -486,6 +490,8 @@ class Trainer:
             logs["feature_matching"] = fm_total
         if ms_total is not None:
             logs["mode_seeking"] = ms_total
+        if imle_total is not None:
+            logs["imle"] = imle_total
         return logs
 
     def _mode_seeking(self, fake, z) -> torch.Tensor:
@@ -496,6 +502,27 @@ class Trainer:
                               f"'{self.config.generator.name}' takes {type(z).__name__} latents, not a "
                               "tensor: set trainer.mode_seeking = 0")
         return mode_seeking_loss(fake, z)
+
+    def _imle(self, x_real: torch.Tensor, y_real) -> torch.Tensor:
+        """IMLE's term: each real sample's nearest generated candidate (drawn without
+        gradient) is generated again with gradient and pulled toward it."""
+        t = self.config.trainer
+        n = x_real.shape[0]
+        z_pool, _ = self.noise(n * t.imle_candidates)
+        if not isinstance(z_pool, torch.Tensor):
+            raise ConfigError(f"config key 'trainer.imle' is {t.imle} but generator "
+                              f"'{self.config.generator.name}' takes {type(z_pool).__name__} latents, not a "
+                              "tensor: set trainer.imle = 0")
+        y_pool = None if y_real is None else y_real.repeat_interleave(t.imle_candidates)
+        real = self._memory_format(self.real_to_d(x_real))
+        with torch.no_grad():
+            pool = self.G_train(z_pool, y_pool)
+        try:
+            pick = nearest_candidate(real, pool, y_real, y_pool)
+        except ValueError as exc:
+            raise ConfigError(f"config key 'trainer.imle' is {t.imle} but {exc}: set trainer.imle = 0") from None
+        fake = self.G_train(z_pool[pick], None if y_pool is None else y_pool[pick])
+        return imle_loss(fake, real)
 
     def train_step(self) -> dict:
         """``n_critic`` D updates and ``g_steps`` G updates (or one replay of the captured step);
