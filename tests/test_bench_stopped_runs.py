@@ -352,7 +352,7 @@ def test_digit_curves_group_saved_results_by_run_and_plot_them(tmp_path, capsys)
     assert "w16: 500 steps 0.30, 2000 steps 0.40" in capsys.readouterr().out
     from PIL import Image
 
-    assert Image.open(tmp_path / "c.png").size == (720, 432)
+    assert Image.open(tmp_path / "c.png").size == (1080, 432)  # 9 x 3.6 in at 120 dpi: the legend beside the axes
     (tmp_path / "empty").mkdir()
     assert audio.main(["--curves", str(tmp_path / "empty")]) == 2
     assert "no spoken-digit results" in capsys.readouterr().err
