@@ -36,23 +36,22 @@ def test_imle_loss_is_the_mean_squared_distance_and_pulls_toward_the_real_sample
     assert fake.grad[0, 1].item() == 0
 
 
-def run(registry, tmp_path, name, weight, modality="toy", model="mlp", dataset="ring", steps=4, train=True,
-        **extra):
-    raw = {"modality": modality, "out": str(tmp_path / name), "seed": 0,
-           "generator": {"name": model, "hidden": 32, "layers": 2},
-           "discriminator": {"name": model, "hidden": 16, "layers": 2},
-           "dataset": {"name": dataset, "size": 500},
-           "trainer": {"steps": steps, "batch_size": 32, "log_every": 2, "eval_every": -1,
-                       "sample_every": 100, "checkpoint_every": 100, "progress": False,
-                       "imle": weight, **extra}}
+def run(registry, tiny_toy, tmp_path, name, weight, tuple_latents=False, train=True, g_hidden=16, **extra):
+    raw = tiny_toy(tmp_path / name, steps=4, log_every=2, eval_every=-1, sample_every=100,
+                   checkpoint_every=100, imle=weight, **extra)
+    raw["generator"]["hidden"] = g_hidden
+    if tuple_latents:
+        raw.update(modality="toy-tuple", dataset={"name": "ring-tuple", "size": 500})
+        raw["generator"]["name"] = raw["discriminator"]["name"] = "mlp-tuple"
     trainer = Trainer(resolve(raw, registry), registry)
     if train:
         trainer.train()
     return trainer
 
 
-def test_imle_is_logged_and_changes_what_g_learns(tuple_latent_registry, tmp_path):
-    plain, imle = run(tuple_latent_registry, tmp_path, "plain", 0.0), run(tuple_latent_registry, tmp_path, "imle", 1.0, imle_candidates=2)
+def test_imle_is_logged_and_changes_what_g_learns(tuple_latent_registry, tiny_toy, tmp_path):
+    plain = run(tuple_latent_registry, tiny_toy, tmp_path, "plain", 0.0)
+    imle = run(tuple_latent_registry, tiny_toy, tmp_path, "imle", 1.0, imle_candidates=2)
     records = [json.loads(x) for x in (tmp_path / "imle" / "metrics.jsonl").read_text().splitlines()]
     values = [r["imle"] for r in records if "imle" in r]
     assert len(values) == 2 and all(v > 0 for v in values)
@@ -60,10 +59,10 @@ def test_imle_is_logged_and_changes_what_g_learns(tuple_latent_registry, tmp_pat
     assert any(not torch.equal(a, b) for a, b in zip(plain.G.parameters(), imle.G.parameters()))
 
 
-def test_imle_alone_spreads_g_over_every_mode_of_the_ring(tuple_latent_registry, tmp_path):
+def test_imle_alone_spreads_g_over_every_mode_of_the_ring(tuple_latent_registry, tiny_toy, tmp_path):
     """The term's purpose: every real sample pulls on G, so no mode is left without a pull.
     200 updates of G on the term alone bring a sample near each of the ring's 8 centres."""
-    trainer = run(tuple_latent_registry, tmp_path, "alone", 1.0, train=False)
+    trainer = run(tuple_latent_registry, tiny_toy, tmp_path, "alone", 1.0, train=False, g_hidden=32)
     torch.manual_seed(0)
     centers = ring_centers()
 
@@ -93,10 +92,10 @@ def test_imle_in_a_class_conditional_run_matches_labels(recorder_registry, tmp_p
     assert sum("imle" in r for r in records) == 3
 
 
-def test_imle_without_tensor_latents_is_a_clear_error(tuple_latent_registry, tmp_path):
+def test_imle_without_tensor_latents_is_a_clear_error(tuple_latent_registry, tiny_toy, tmp_path):
     with pytest.raises(ConfigError, match="trainer.imle.*'mlp-tuple' takes tuple latents"):
-        run(tuple_latent_registry, tmp_path, "tuple", 1.0, modality="toy-tuple", model="mlp-tuple", dataset="ring-tuple")
+        run(tuple_latent_registry, tiny_toy, tmp_path, "tuple", 1.0, tuple_latents=True)
     with pytest.raises(ConfigError, match="trainer.imle"):
-        run(tuple_latent_registry, tmp_path, "negative", -1.0)
+        run(tuple_latent_registry, tiny_toy, tmp_path, "negative", -1.0)
     with pytest.raises(ConfigError, match="trainer.imle_candidates"):
-        run(tuple_latent_registry, tmp_path, "none", 1.0, imle_candidates=0)
+        run(tuple_latent_registry, tiny_toy, tmp_path, "none", 1.0, imle_candidates=0)
