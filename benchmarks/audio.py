@@ -18,6 +18,7 @@ processes:
     python benchmarks/audio.py --only music --music-steps 300
     python benchmarks/audio.py --only wavegan --audio-steps 300 --dim 16
     python benchmarks/audio.py --only specgan --audio-steps 300 --dim 16 --truncation 1.0 0.5
+    python benchmarks/audio.py --only specgan-cond --audio-steps 300 --dim 16   # told the digit
     python benchmarks/audio.py --table
     python benchmarks/audio.py --curves benchmarks/results/specgan_cpu --plot curves.png
 
@@ -106,9 +107,10 @@ def run_digits(args, model: str) -> dict:
 
     from sparring_audio import audio_metrics, spectral
 
+    conditional = model.endswith("-cond")  # told which digit to say: labels in, a projection D
     raw = {"modality": "audio", "seed": args.seed, "device": args.device,
            "generator": {"name": model, "dim": args.dim}, "discriminator": {"name": model, "dim": args.dim},
-           "dataset": {"name": "spoken-digits", "labels": False},
+           "dataset": {"name": "spoken-digits", "labels": conditional},
            "trainer": {"steps": args.audio_steps, "time_limit": args.minutes, "precision": args.precision,
                        "batch_size": 32, "loss": "wasserstein", "regularizer": "gp",
                        "n_critic": args.n_critic, "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.5, 0.9],
@@ -130,6 +132,8 @@ def run_digits(args, model: str) -> dict:
     # which digits the clips say, and how clearly: the score's two factors digit by digit
     result["digits"] = {"generated": audio_metrics.digit_breakdown(generated, ds),
                         "real": audio_metrics.digit_breakdown(real[n:2 * n], ds)}
+    if conditional:  # trainer.sample asks for the digits 0, 1, ..., 9, 0, ... in turn
+        result["asked_digit_heard"] = audio_metrics.digit_agreement(generated, torch.arange(n) % 10, ds)
     result["d_says_real"] = d_says_real(trainer, samples)
     # the truncation trick (BigGAN): the same seed's latents cut to [-t, t], a sampling
     # choice scored beside the plain row (the paper's ratios are untruncated)
@@ -138,7 +142,7 @@ def run_digits(args, model: str) -> dict:
         clips = spectral.as_waveforms(trainer.sample(n, seed=1, truncation=t), ds)
         result["truncated"].append({"truncation": t, "generated": audio_metrics.digit_metrics(clips, real[:n], ds),
                                     "digits": audio_metrics.digit_breakdown(clips, ds)})
-    if model == "specgan":
+    if model.startswith("specgan"):
         specs = ds.items[order[n:2 * n]] if is_training_set else \
             spectral.to_spectrogram(real[n:2 * n], ds.spec_mean, ds.spec_std)
         resynth = spectral.invert(specs, ds.spec_mean, ds.spec_std)
@@ -192,13 +196,22 @@ def d_says_real(trainer, generated: torch.Tensor, batch: int = 256) -> dict | No
         unseen = spectral.to_spectrogram(unseen, ds.spec_mean, ds.spec_std)
     order = torch.randperm(len(ds.items), generator=torch.Generator().manual_seed(0))[:len(unseen)]
     pack = trainer.config.trainer.pack
+    # a class-conditional D judges each clip as the digit it is (generated: the digit asked)
+    conditional = getattr(trainer, "num_classes", None) is not None
+    digits = {"training": ds.labels[order] if conditional else None,
+              "unseen": torch.from_numpy(labels).long(), "generated": torch.arange(len(generated)) % 10}
+
+    def judge(x, y):
+        x = x.to(trainer.device)
+        return trainer.d_forward(x, y.to(trainer.device)) if conditional else trainer.d_forward(x)
+
     shares = {}
     with torch.no_grad(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         for name, x in (("training", ds.items[order]), ("unseen", unseen), ("generated", generated)):
             x = x[:len(x) // pack * pack].float()
-            logits = torch.cat([trainer.d_forward(x[i:i + batch].to(trainer.device)).flatten().float().cpu()
-                                for i in range(0, len(x), batch)])
+            logits = torch.cat([judge(x[i:i + batch], digits[name][i:i + batch] if conditional else None)
+                                .flatten().float().cpu() for i in range(0, len(x), batch)])
             shares[name] = float((logits > 0).float().mean())
             if name == "unseen" and pack == 1:  # packed, one logit judges two clips' digits
                 by_digit = torch.from_numpy(labels).long()
@@ -241,7 +254,7 @@ def table(out: Path) -> str:
             lines += ["", f"Collapsed: diversity {gen_div:.3f} against the data's {data_div:.3f} (under "
                       f"{COLLAPSED_BELOW:.0%} of it): the samples repeat one phrase, so no goal row counts."]
         lines.append("")
-    digit_rows = [m for m in ("wavegan", "specgan") if m in results]
+    digit_rows = [m for m in ("wavegan", "specgan", "wavegan-cond", "specgan-cond") if m in results]
     if digit_rows:
         lines += ["Spoken digits (espeak-ng, SC09-like): our classifier's score", "",
                   "| model | steps | score (IS) | = classes / doubt | FD | real IS | ratio | paper ratio "
@@ -252,7 +265,7 @@ def table(out: Path) -> str:
             g, real = r["generated"], r["real"]
             lines.append(f"| {m} | {r['steps']} | {g['digit_is']:.2f} | {_parts(g)} | {g['digit_fd']:.1f} "
                          f"| {real['digit_is']:.2f} "
-                         f"| {g['digit_is'] / real['digit_is']:.2f} | {PAPER[m]:.2f} | {g['classifier_acc']:.3f} |")
+                         f"| {g['digit_is'] / real['digit_is']:.2f} | {_paper(m)} | {g['classifier_acc']:.3f} |")
             for tr in r.get("truncated", []):
                 tg = tr["generated"]
                 lines.append(f"| {m}, latents cut to ±{tr['truncation']:g} | {r['steps']} | {tg['digit_is']:.2f} "
@@ -263,6 +276,14 @@ def table(out: Path) -> str:
                 lines.append(f"| real through SpecGAN's spectrogram + Griffin-Lim | | {gl['digit_is']:.2f} "
                              f"| {_parts(gl)} | {gl['digit_fd']:.1f} | {real['digit_is']:.2f} | "
                              f"{gl['digit_is'] / real['digit_is']:.2f} | | |")
+        asked = [(m, results[m]["asked_digit_heard"]) for m in digit_rows if "asked_digit_heard" in results[m]]
+        if asked:
+            lines += ["", "Class-conditional models (told which digit to say; the paper's models are not, so "
+                      "their ratio is no answer to its table): the share of clips heard as the digit asked", "",
+                      "| model | all | " + " | ".join(str(d) for d in range(10)) + " |", "|---|---|" + "---|" * 10]
+            lines += [f"| {m} | {100 * a['agreement']:.0f}% | "
+                      + " | ".join("" if v != v else f"{100 * v:.0f}%" for v in a["by_digit"]) + " |"
+                      for m, a in asked]
         lines += _digit_breakdown_table(results, digit_rows)
         judged = [(m, results[m]["d_says_real"]) for m in digit_rows if results[m].get("d_says_real")]
         if judged:
@@ -279,6 +300,11 @@ def table(out: Path) -> str:
                 lines += [f"| {m} | " + " | ".join("" if v is None else f"{v:.2f}" for v in logits) + " |"
                           for m, logits in by_digit]
     return "\n".join(lines)
+
+
+def _paper(model: str) -> str:
+    """The WaveGAN paper's ratio for an unconditional model (it trained no conditional one)."""
+    return f"{PAPER[model]:.2f}" if model in PAPER else "none"
 
 
 def _digit_breakdown_table(results: dict, models: list) -> list:
@@ -338,7 +364,8 @@ def plot_digit_curves(curves: dict, out: Path, goal: float = 0.7) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("music", "wavegan", "specgan"), action="append")
+    parser.add_argument("--only", choices=("music", "wavegan", "specgan", "wavegan-cond", "specgan-cond"),
+                        action="append", help="the -cond models are told which digit to say (not run by default)")
     parser.add_argument("--table", action="store_true", help="only print the table from saved results")
     parser.add_argument("--out", type=Path, default=Path("runs/benchmark-audio"))
     parser.add_argument("--music-steps", type=int, default=20000)

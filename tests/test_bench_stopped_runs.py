@@ -449,3 +449,32 @@ def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tm
     with pytest.raises(SystemExit) as exit_info:  # refused before any training
         audio.main(argv + ["--truncation", "1", "-0.5"])
     assert exit_info.value.code == 2 and "--truncation takes positive numbers, got 1 -0.5" in capsys.readouterr().err
+
+
+def test_the_conditional_specgan_row_says_how_often_the_asked_digit_is_heard(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sparring_audio")
+    import numpy as np
+
+    from sparring_audio import spoken_digits
+
+    audio = _load("audio")
+    monkeypatch.setenv("SPARRING_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(spoken_digits, "espeak_binary", lambda: None)
+    rng = np.random.default_rng(0)
+    spoken_digits.default_path().parent.mkdir(parents=True)
+    np.savez_compressed(spoken_digits.default_path(), clips=rng.integers(-3000, 3000, (40, 16384)).astype(np.int16),
+                        labels=np.arange(40) % 10)
+    unseen = rng.integers(-3000, 3000, (20, 16384)).astype(np.int16)
+    np.savez_compressed(spoken_digits.unseen_path(), clips=unseen, labels=np.arange(20) % 10)
+    argv = ["--only", "specgan-cond", "--audio-steps", "2", "--dim", "2", "--n-critic", "1",
+            "--audio-samples", "20", "--out", str(tmp_path / "out"), "--set", "trainer.loss=ns",
+            "--set", "trainer.regularizer=r1"]
+    assert audio.main(argv) == 0
+    result = json.loads((tmp_path / "out" / "specgan-cond.json").read_text())
+    heard = result["asked_digit_heard"]
+    assert len(heard["by_digit"]) == 10 and 0.0 <= heard["agreement"] <= 1.0
+    assert heard["agreement"] == pytest.approx(np.nanmean(heard["by_digit"]))  # two clips asked of each digit
+    assert set(result["d_says_real"]) == {"training", "unseen", "generated", "unseen_logit_by_digit"}
+    out = capsys.readouterr().out
+    assert re.search(r"\| specgan-cond \| 2 \| [\d.]+ \| .* \| none \|", out)  # no paper ratio for it
+    assert f"| specgan-cond | {100 * heard['agreement']:.0f}% | " in out

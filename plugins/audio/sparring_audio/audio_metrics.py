@@ -215,6 +215,22 @@ def digit_breakdown(waves, dataset=None, cfg: DigitClassifierConfig | None = Non
     return class_breakdown(probs)
 
 
+def digit_agreement(waves, labels, dataset=None, cfg: DigitClassifierConfig | None = None) -> dict:
+    """For a class-conditional generator: the share of clips the classifier hears as the
+    digit they were asked for, overall and digit by digit (nan for a digit not asked)."""
+    model, _ = load_classifier(cfg)
+    _, probs = classify(model, _waves(waves, dataset), getattr(dataset, "sample_rate", 16000))
+    labels = torch.as_tensor(labels).reshape(-1).long()
+    if len(labels) != len(probs):
+        raise ValueError(f"{len(labels)} labels for {len(probs)} clips")
+    hit = (probs.argmax(1) == labels).double()
+    n = probs.shape[1]
+    asked = torch.bincount(labels, minlength=n).double()
+    hits = torch.zeros(n, dtype=torch.float64).index_add_(0, labels, hit)
+    per = torch.where(asked > 0, hits / asked.clamp_min(1), torch.full_like(hits, float("nan")))
+    return {"agreement": float(hit.mean()), "by_digit": per.tolist()}
+
+
 def digit_metrics(generated, real, dataset=None, cfg: DigitClassifierConfig | None = None) -> dict:
     from sparring.metrics.frechet import frechet_distance_from_features
 

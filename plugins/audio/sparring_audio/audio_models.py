@@ -3,6 +3,12 @@
 WaveGAN: 16,384 samples made by five transposed 1-D convolutions (kernel 25, stride 4);
 its discriminator mirrors them with phase shuffle. SpecGAN: the DCGAN shape (5x5
 kernels, stride 2) on 128x128 normalised log spectrograms.
+
+Class-conditional variants (``num_classes`` set in ``DataInfo``: ``wavegan-cond``,
+``specgan-cond``, e.g. "say seven") give G a learned code per class beside ``z``
+(concatenated before the first layer, as in Mirza & Osindero's conditional GAN) and D a
+projection head (Miyato & Koyama 2018): ``logit = psi(h) + <embed(y), sum of h over
+time (and frequency)>``.
 """
 from __future__ import annotations
 
@@ -20,6 +26,55 @@ def _expect(info: DataInfo, shape: tuple, model: str, hint: str) -> None:
     channels = info.shape[0] if info.shape else 0  # one sample's shape: packing adds D's input channels
     if tuple(info.shape[1:]) != shape[1:] or channels != shape[0]:
         raise ConfigError(f"{model} needs samples shaped {shape}, got {tuple(info.shape)}; {hint}")
+
+
+def _labels(module, y):
+    if module.num_classes is None:
+        return None
+    if y is None:
+        raise ValueError(f"{type(module).__name__} is class-conditional: pass labels y")
+    return y.reshape(-1).long()
+
+
+class _ClassCode(nn.Module):
+    """G's input: ``z``, or ``z`` beside a learned code of its class (same size, N(0, 1)
+    like ``z``, so neither drowns the other at the start)."""
+
+    def __init__(self, latent_dim: int, num_classes):
+        super().__init__()
+        self.num_classes = num_classes
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
+        self.width = latent_dim * (2 if num_classes else 1)
+
+    def forward(self, z, y):
+        y = _labels(self, y)
+        return z if y is None else torch.cat([z, self.embed(y)], dim=1)
+
+
+class _Discriminator(nn.Module):
+    """What both discriminators share: the head after their convolutions. A linear logit
+    from the flat features (and the minibatch deviation), plus, class-conditional, the
+    projection of the class embedding onto the features summed over positions. Its
+    parameters keep the names ``fc`` and ``embed`` on D itself (older checkpoints load)."""
+
+    def _init_head(self, channels: int, positions: int, minibatch_std: bool, num_classes) -> None:
+        self.num_classes, self.minibatch_std = num_classes, bool(minibatch_std)
+        self.fc = nn.Linear(channels * positions + self.minibatch_std, 1)
+        self.embed = nn.Embedding(num_classes, channels) if num_classes else None
+        if self.embed is not None:
+            # small, as in the image plugin: N(0, 1) would let <embed, h> dwarf the logit
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x, y=None):
+        y = _labels(self, y)
+        h = self.net(x)
+        flat = h.flatten(1)
+        if self.minibatch_std:
+            flat = append_minibatch_std(flat)
+        out = self.fc(flat).squeeze(1)
+        if y is not None:
+            out = out + (self.embed(y) * h.flatten(2).sum(2)).sum(1)
+        return out
 
 
 def _dims(dim: int) -> list[int]:
@@ -54,7 +109,8 @@ class WaveGANGenerator(nn.Module):
         k, pad = cfg.kernel, (cfg.kernel - 3) // 2  # output length exactly 4x the input
         if k < 5 or k % 2 == 0:
             raise ConfigError(f"generator.kernel must be odd and >= 5 (25 in the paper), got {k}")
-        self.fc = nn.Linear(cfg.latent_dim, dims[0] * 16)
+        self.code = _ClassCode(cfg.latent_dim, info.num_classes)
+        self.fc = nn.Linear(self.code.width, dims[0] * 16)
         layers = []
         for cin, cout in zip(dims, dims[1:] + [1]):
             layers += [nn.ReLU(), nn.ConvTranspose1d(cin, cout, k, 4, padding=pad, output_padding=1)]
@@ -62,10 +118,10 @@ class WaveGANGenerator(nn.Module):
         self.first = dims[0]
 
     def forward(self, z, y=None):
-        return self.net(self.fc(z).view(z.shape[0], self.first, 16))
+        return self.net(self.fc(self.code(z, y)).view(z.shape[0], self.first, 16))
 
 
-class WaveGANDiscriminator(nn.Module):
+class WaveGANDiscriminator(_Discriminator):
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
         _expect(info, (1, WAVE_LENGTH), "wavegan", "use representation = \"waveform\"")
@@ -80,14 +136,7 @@ class WaveGANDiscriminator(nn.Module):
                 layers.append(PhaseShuffle(cfg.phase_shuffle))
             cin = cout
         self.net = nn.Sequential(*layers)
-        self.minibatch_std = bool(cfg.minibatch_std)
-        self.fc = nn.Linear(dims[-1] * 16 + self.minibatch_std, 1)
-
-    def forward(self, x, y=None):
-        h = self.net(x).flatten(1)
-        if self.minibatch_std:
-            h = append_minibatch_std(h)
-        return self.fc(h).squeeze(1)
+        self._init_head(dims[-1], 16, cfg.minibatch_std, info.num_classes)
 
 
 class SpecGANGenerator(nn.Module):
@@ -96,7 +145,8 @@ class SpecGANGenerator(nn.Module):
         _expect(info, (1, SPEC_SIZE, SPEC_SIZE), "specgan", "use representation = \"spectrogram\"")
         self.latent_dim = cfg.latent_dim
         dims = _dims(cfg.dim)
-        self.fc = nn.Linear(cfg.latent_dim, dims[0] * 16)
+        self.code = _ClassCode(cfg.latent_dim, info.num_classes)
+        self.fc = nn.Linear(self.code.width, dims[0] * 16)
         layers = []
         for cin, cout in zip(dims, dims[1:] + [1]):
             layers += [nn.ReLU(), nn.ConvTranspose2d(cin, cout, 5, 2, padding=2, output_padding=1)]
@@ -104,10 +154,10 @@ class SpecGANGenerator(nn.Module):
         self.first = dims[0]
 
     def forward(self, z, y=None):
-        return self.net(self.fc(z).view(z.shape[0], self.first, 4, 4))
+        return self.net(self.fc(self.code(z, y)).view(z.shape[0], self.first, 4, 4))
 
 
-class SpecGANDiscriminator(nn.Module):
+class SpecGANDiscriminator(_Discriminator):
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
         _expect(info, (1, SPEC_SIZE, SPEC_SIZE), "specgan", "use representation = \"spectrogram\"")
@@ -117,11 +167,4 @@ class SpecGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(cin, cout, 5, 2, padding=2), nn.LeakyReLU(0.2)]
             cin = cout
         self.net = nn.Sequential(*layers)
-        self.minibatch_std = bool(cfg.minibatch_std)
-        self.fc = nn.Linear(dims[-1] * 16 + self.minibatch_std, 1)
-
-    def forward(self, x, y=None):
-        h = self.net(x).flatten(1)
-        if self.minibatch_std:
-            h = append_minibatch_std(h)
-        return self.fc(h).squeeze(1)
+        self._init_head(dims[-1], 16, cfg.minibatch_std, info.num_classes)

@@ -30,6 +30,22 @@ def _lazy(module: str, name: str):
     return call
 
 
+def _conditional(module: str, name: str):
+    """``_lazy`` for a class-conditional model: a clear error when training is unconditional."""
+    build = _lazy(module, name)
+
+    def call(cfg, info):
+        if not info.num_classes:
+            from sparring.errors import ConfigError
+
+            raise ConfigError(f"'{name}' (a -cond model) is class-conditional: use a dataset with labels "
+                              "(dataset.labels = true) and a -cond generator and discriminator together")
+        return build(cfg, info)
+
+    call.__name__ = f"{name}_cond"
+    return call
+
+
 def _lazy_writer(module: str, name: str):
     """Like ``_lazy``, with the ``dataset`` keyword visible: the loop passes the dataset
     only to writers whose signature names it."""
@@ -71,6 +87,12 @@ def sparring_generators():
                     description="WaveGAN: transposed 1-D convolutions to 16,384 samples")
     yield ModelSpec("specgan", AUDIO, _lazy("audio_models", "SpecGANGenerator"), C.SpecGANGeneratorConfig,
                     description="SpecGAN: DCGAN on 128x128 normalised log spectrograms")
+    yield ModelSpec("wavegan-cond", AUDIO, _conditional("audio_models", "WaveGANGenerator"),
+                    C.WaveGANGeneratorConfig, conditional=True,
+                    description="WaveGAN generator given the class: a learned code beside z")
+    yield ModelSpec("specgan-cond", AUDIO, _conditional("audio_models", "SpecGANGenerator"),
+                    C.SpecGANGeneratorConfig, conditional=True,
+                    description="SpecGAN generator given the class: a learned code beside z")
 
 
 @hookimpl
@@ -82,6 +104,12 @@ def sparring_discriminators():
                     C.WaveGANDiscriminatorConfig, description="WaveGAN discriminator with phase shuffle")
     yield ModelSpec("specgan", AUDIO, _lazy("audio_models", "SpecGANDiscriminator"),
                     C.SpecGANDiscriminatorConfig, description="SpecGAN 2-D convolutional discriminator")
+    yield ModelSpec("wavegan-cond", AUDIO, _conditional("audio_models", "WaveGANDiscriminator"),
+                    C.WaveGANDiscriminatorConfig, conditional=True,
+                    description="WaveGAN discriminator with a projection head")
+    yield ModelSpec("specgan-cond", AUDIO, _conditional("audio_models", "SpecGANDiscriminator"),
+                    C.SpecGANDiscriminatorConfig, conditional=True,
+                    description="SpecGAN discriminator with a projection head")
 
 
 @hookimpl
@@ -150,7 +178,7 @@ def sparring_configure(config):
         return
     params = config.dataset.params
     if params is not None and getattr(params, "representation", None) == "auto":
-        params.representation = "spectrogram" if config.generator.name == "specgan" else "waveform"
+        params.representation = "spectrogram" if config.generator.name.startswith("specgan") else "waveform"
     aug = config.augment.params
     representation = getattr(params, "representation", None)
     if config.augment.name in ("audio-diffaugment", "audio-ada") and representation == "waveform" \

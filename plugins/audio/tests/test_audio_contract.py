@@ -56,6 +56,10 @@ test_audio_contract = contract_test(
         "discriminator:wavegan": {"dim": 2},
         "generator:specgan": {"latent_dim": 8, "dim": 2},
         "discriminator:specgan": {"dim": 2},
+        "generator:wavegan-cond": {"latent_dim": 8, "dim": 2},
+        "discriminator:wavegan-cond": {"dim": 2},
+        "generator:specgan-cond": {"latent_dim": 8, "dim": 2},
+        "discriminator:specgan-cond": {"dim": 2},
         "dataset:chorales": {"max_chorales": 2, "workers": 1, "transpose": 1},
         "dataset:chorale-audio": {"max_chorales": 2, "clips_per_chorale": 8},
         "dataset:midi-folder": _midi_folder,
@@ -66,6 +70,7 @@ test_audio_contract = contract_test(
     },
     # the spectrogram-only mask runs on spectrograms; audio-ada sees the default waveforms
     data={"generator:specgan": SPECTROGRAMS, "discriminator:specgan": SPECTROGRAMS,
+          "generator:specgan-cond": SPECTROGRAMS, "discriminator:specgan-cond": SPECTROGRAMS,
           "augmentation:audio-diffaugment": SPECTROGRAMS},
     skip={"metric:digit-score": "trains the digit classifier on the full spoken-digit set (minutes on a "
                                 "CPU); test_audio_metrics.py checks it with a tiny classifier"},

@@ -93,6 +93,19 @@ def test_digit_score_separates_real_from_collapsed(fake_digits):
     assert torch.equal(model_a.head.weight, model_b.head.weight)
 
 
+def test_digit_agreement_counts_clips_heard_as_the_digit_asked(fake_digits):
+    waves, labels = fake_digits
+    right = audio_metrics.digit_agreement(waves, labels, cfg=TINY)
+    assert right["agreement"] > 0.8 and min(right["by_digit"]) > 0.5
+    wrong = audio_metrics.digit_agreement(waves, (labels + 5) % 10, cfg=TINY)  # every clip asked for another digit
+    assert wrong["agreement"] < 0.1
+    only_three = audio_metrics.digit_agreement(waves[labels == 3], labels[labels == 3], cfg=TINY)
+    assert only_three["agreement"] == pytest.approx(only_three["by_digit"][3])
+    assert all(math.isnan(v) for d, v in enumerate(only_three["by_digit"]) if d != 3)
+    with pytest.raises(ValueError, match="3 labels for 200 clips"):
+        audio_metrics.digit_agreement(waves, labels[:3], cfg=TINY)
+
+
 def test_mel_fd_is_zero_for_identical_sets_and_grows_with_difference():
     real = torch.from_numpy(tones(np.arange(40) % 10)).unsqueeze(1)
     same = audio_metrics.mel_metrics(real, real)["mel_fd"]

@@ -95,3 +95,77 @@ def test_a_few_training_steps(tmp_path, model, item, channels_last, pack, mbstd)
     assert names == ["step_0000002.png", "step_0000002_000.wav", "step_0000002_001.wav"]
     assert 'representation = "' + ("spectrogram" if model == "specgan" else "waveform") in \
         (tmp_path / "run" / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("G_cls,D_cls,G_cfg,D_cfg,shape", [
+    (WaveGANGenerator, WaveGANDiscriminator, WaveGANGeneratorConfig, WaveGANDiscriminatorConfig, (1, 16384)),
+    (SpecGANGenerator, SpecGANDiscriminator, SpecGANGeneratorConfig, SpecGANDiscriminatorConfig, (1, 128, 128))])
+def test_conditional_models_read_the_label(G_cls, D_cls, G_cfg, D_cfg, shape):
+    torch.manual_seed(0)
+    info = DataInfo(shape, num_classes=10)
+    G = G_cls(G_cfg(latent_dim=8, dim=4), info)  # at width 2 WaveGAN's ReLUs start all off
+    z = torch.randn(1, 8).expand(2, 8)
+    x = G(z, torch.tensor([3, 7]))
+    assert x.shape == (2, *shape) and not torch.equal(x[0], x[1])  # one z, two digits
+    first = G.fc(G.code(z, torch.tensor([3, 7])))  # untrained, the label shows most before the convolutions
+    assert (first[0] - first[1]).abs().max() > 0.1
+    D = D_cls(D_cfg(dim=2), info).eval()
+    clip = x[:1].detach().expand(2, *shape)
+    assert not torch.allclose(D(clip, torch.tensor([3, 7]))[0], D(clip, torch.tensor([3, 7]))[1])
+    with torch.no_grad():  # the linear head off, D's logit is the projection alone
+        D.fc.weight.zero_()
+        D.fc.bias.zero_()
+        summed = D.net(clip[:1]).flatten(2).sum(2)
+        assert torch.allclose(D(clip[:1], torch.tensor([7])), (D.embed.weight[7] * summed).sum(1), rtol=1e-4)
+    with pytest.raises(ValueError, match="class-conditional: pass labels y"):
+        G(z, None)
+
+
+def test_unconditional_models_keep_their_parameter_names():
+    # checkpoints written before the -cond models existed must still load
+    info = DataInfo((1, 128, 128))
+    G = SpecGANGenerator(SpecGANGeneratorConfig(latent_dim=8, dim=2), info)
+    D = SpecGANDiscriminator(SpecGANDiscriminatorConfig(dim=2), info)
+    assert {k for k in G.state_dict() if not k.startswith("net.")} == {"fc.weight", "fc.bias"}
+    assert {k for k in D.state_dict() if not k.startswith("net.")} == {"fc.weight", "fc.bias"}
+
+
+def _labelled_wavs(root):
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(16000) / 16000
+    for name, base in (("low", 200), ("high", 900)):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            sf.write(root / name / f"{i}.wav", (0.3 * np.sin(2 * np.pi * (base + 20 * i) * t)).astype(np.float32),
+                     16000)
+    return root
+
+
+def _cond_raw(tmp_path, generator, discriminator, labels=True):
+    return {"modality": "audio", "out": str(tmp_path / "run"),
+            "generator": {"name": generator, "latent_dim": 8, "dim": 2},
+            "discriminator": {"name": discriminator, "dim": 2},
+            "dataset": {"name": "wav-folder", "path": str(_labelled_wavs(tmp_path / "wavs")), "labels": labels},
+            "trainer": {"steps": 2, "batch_size": 4, "n_samples": 2, "eval_samples": 4, "progress": False,
+                        "loss": "ns", "regularizer": "r1", "reg_interval": 1}}
+
+
+def test_specgan_cond_trains_on_labelled_folders(tmp_path):
+    registry = load_registry()
+    trainer = Trainer(resolve(_cond_raw(tmp_path, "specgan-cond", "specgan-cond"), registry), registry)
+    assert trainer.num_classes == 2 and trainer.G.code.embed.num_embeddings == 2
+    before = trainer.D.embed.weight.detach().clone()
+    trainer.train()
+    assert not torch.equal(trainer.D.embed.weight, before)  # the projection learns
+    names = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert names == ["step_0000002.png", "step_0000002_000.wav", "step_0000002_001.wav"]
+
+
+@pytest.mark.parametrize("generator,discriminator,labels", [("specgan-cond", "specgan", True),
+                                                            ("specgan-cond", "specgan-cond", False)])
+def test_a_cond_model_without_conditional_training_is_a_config_error(tmp_path, generator, discriminator, labels):
+    registry = load_registry()
+    with pytest.raises(ConfigError, match=r"'SpecGANGenerator' \(a -cond model\) is class-conditional"):
+        Trainer(resolve(_cond_raw(tmp_path, generator, discriminator, labels), registry), registry)
