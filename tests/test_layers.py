@@ -1,5 +1,5 @@
-"""sparring.layers: spectral_norm (torch's numbers and state-dict keys, and it compiles) and
-the minibatch deviation feature."""
+"""sparring.layers: spectral_norm (torch's numbers and state-dict keys, and it compiles), the
+minibatch deviation feature and the class-label check."""
 import pytest
 import torch
 from torch import nn
@@ -117,3 +117,18 @@ def test_minibatch_std_is_the_batch_spread_appended_to_every_row():
     assert torch.isfinite(same.grad).all()
     # bf16 features keep their dtype; the statistic is computed in float32
     assert append_minibatch_std(h.bfloat16()).dtype == torch.bfloat16
+
+
+def test_class_labels_flattens_checks_and_ignores():
+    from sparring.layers import class_labels
+
+    class Model(nn.Module):
+        def __init__(self, num_classes):
+            super().__init__()
+            self.num_classes = num_classes
+
+    labels = class_labels(Model(10), torch.tensor([[3], [7]], dtype=torch.int32))
+    assert labels.dtype == torch.long and labels.tolist() == [3, 7]
+    assert class_labels(Model(None), torch.tensor([1, 2])) is None  # unconditional: labels unused
+    with pytest.raises(ValueError, match="Model is class-conditional: pass labels y"):
+        class_labels(Model(10), None)

@@ -1,5 +1,7 @@
 """Layers that plugins share.
 
+``class_labels`` checks the labels a class-conditional model is given.
+
 ``spectral_norm`` divides a weight by its largest singular value, estimated by one power
 iteration per training forward (Miyato et al. 2018), exactly as torch's parametrization
 does, with one difference that matters under ``torch.compile``: torch's version updates
@@ -32,6 +34,17 @@ def append_minibatch_std(h: torch.Tensor) -> torch.Tensor:
     """
     spread = (h.float().var(0, unbiased=False) + 1e-8).sqrt().mean()
     return torch.cat([h, spread.to(h.dtype).expand(h.shape[0], 1)], dim=1)
+
+
+def class_labels(module: nn.Module, y):
+    """``y`` as a flat long tensor for a class-conditional ``module`` (its ``num_classes``
+    set), None for an unconditional one; a conditional module called without labels is a
+    ValueError naming it."""
+    if module.num_classes is None:
+        return None
+    if y is None:
+        raise ValueError(f"{type(module).__name__} is class-conditional: pass labels y")
+    return y.reshape(-1).long()
 
 
 class SpectralNorm(nn.Module):

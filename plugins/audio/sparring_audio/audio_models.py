@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from sparring.errors import ConfigError
-from sparring.layers import append_minibatch_std
+from sparring.layers import append_minibatch_std, class_labels
 from sparring.specs import DataInfo
 
 WAVE_LENGTH, SPEC_SIZE = 16384, 128
@@ -26,14 +26,6 @@ def _expect(info: DataInfo, shape: tuple, model: str, hint: str) -> None:
     channels = info.shape[0] if info.shape else 0  # one sample's shape: packing adds D's input channels
     if tuple(info.shape[1:]) != shape[1:] or channels != shape[0]:
         raise ConfigError(f"{model} needs samples shaped {shape}, got {tuple(info.shape)}; {hint}")
-
-
-def _labels(module, y):
-    if module.num_classes is None:
-        return None
-    if y is None:
-        raise ValueError(f"{type(module).__name__} is class-conditional: pass labels y")
-    return y.reshape(-1).long()
 
 
 class _ClassCode(nn.Module):
@@ -47,7 +39,7 @@ class _ClassCode(nn.Module):
         self.width = latent_dim * (2 if num_classes else 1)
 
     def forward(self, z, y):
-        y = _labels(self, y)
+        y = class_labels(self, y)
         return z if y is None else torch.cat([z, self.embed(y)], dim=1)
 
 
@@ -66,7 +58,7 @@ class _Discriminator(nn.Module):
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x, y=None):
-        y = _labels(self, y)
+        y = class_labels(self, y)
         h = self.net(x)
         flat = h.flatten(1)
         if self.minibatch_std:

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
-from sparring.layers import spectral_norm
+from sparring.layers import class_labels, spectral_norm
 
 from sparring.errors import ConfigError
 
@@ -67,14 +67,6 @@ def _image_shape(info) -> tuple[int, int]:
     if h != w:
         raise ConfigError(f"image models need square images, got {h}x{w}")
     return c, h
-
-
-def _check_labels(module, y):
-    if module.num_classes is None:
-        return None
-    if y is None:
-        raise ValueError(f"{type(module).__name__} is class-conditional: pass labels y")
-    return y.reshape(-1).long()
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -165,7 +157,7 @@ class DCGANGenerator(nn.Module):
         _dcgan_init(self)
 
     def forward(self, z, y=None):
-        y = _check_labels(self, y)
+        y = class_labels(self, y)
         h = self.project(z.reshape(z.shape[0], -1)).view(z.shape[0], self.widths[0], self.s0, self.s0)
         h = F.relu(self.norm0(h, y))
         for up, norm in zip(self.ups, self.norms):
@@ -216,7 +208,7 @@ class DCGANDiscriminator(nn.Module):
                 sn(self.embed)
 
     def forward(self, x, y=None):
-        y = _check_labels(self, y)
+        y = class_labels(self, y)
         h = self.features(x)
         out = self.head(h.flatten(1)).squeeze(1)
         if self.embed is not None:
@@ -302,7 +294,7 @@ class SNGANGenerator(nn.Module):
         self.to_image = _xavier(nn.Conv2d(widths[-1], c, 3, 1, 1))
 
     def forward(self, z, y=None):
-        y = _check_labels(self, y)
+        y = class_labels(self, y)
         h = self.project(z.reshape(z.shape[0], -1)).view(z.shape[0], self.widths[0], self.s0, self.s0)
         for block in self.blocks:
             h = block(h, y)
@@ -337,7 +329,7 @@ class SNGANDiscriminator(nn.Module):
             self.embed = spectral_norm(_xavier(nn.Embedding(self.num_classes, widths[-1])))
 
     def forward(self, x, y=None):
-        y = _check_labels(self, y)
+        y = class_labels(self, y)
         h = F.relu(self.blocks(x)).sum(dim=(2, 3))
         out = self.head(h).squeeze(1)
         if self.embed is not None:
