@@ -18,6 +18,7 @@ processes:
     python benchmarks/audio.py --only music --music-steps 300
     python benchmarks/audio.py --only wavegan --audio-steps 300 --dim 16
     python benchmarks/audio.py --only specgan --audio-steps 300 --dim 16 --truncation 1.0 0.5
+    python benchmarks/audio.py --only specgan --audio-steps 300 --dim 16 --d-keep 0.5   # D picks
     python benchmarks/audio.py --only specgan-cond --audio-steps 300 --dim 16   # told the digit
     python benchmarks/audio.py --table
     python benchmarks/audio.py --curves benchmarks/results/specgan_cpu --plot curves.png
@@ -105,6 +106,7 @@ def run_music(args) -> dict:
 def run_digits(args, model: str) -> dict:
     import torch
 
+    from sparring.rejection import candidates
     from sparring_audio import audio_metrics, spectral
 
     conditional = model.endswith("-cond")  # told which digit to say: labels in, a projection D
@@ -142,6 +144,13 @@ def run_digits(args, model: str) -> dict:
         clips = spectral.as_waveforms(trainer.sample(n, seed=1, truncation=t), ds)
         result["truncated"].append({"truncation": t, "generated": audio_metrics.digit_metrics(clips, real[:n], ds),
                                     "digits": audio_metrics.digit_breakdown(clips, ds)})
+    # discriminator rejection sampling (Azadi et al.): of n / keep clips, the n D rates most
+    # real; also a sampling choice, scored beside the plain row
+    result["d_ranked"] = []
+    for keep in args.d_keep:
+        clips = spectral.as_waveforms(trainer.sample(n, seed=1, d_keep=keep), ds)
+        result["d_ranked"].append({"d_keep": keep, "drawn": candidates(n, keep), "generated": audio_metrics.digit_metrics(clips, real[:n], ds),
+                                   "digits": audio_metrics.digit_breakdown(clips, ds)})
     if model.startswith("specgan"):
         specs = ds.items[order[n:2 * n]] if is_training_set else \
             spectral.to_spectrogram(real[n:2 * n], ds.spec_mean, ds.spec_std)
@@ -266,9 +275,9 @@ def table(out: Path) -> str:
             lines.append(f"| {m} | {r['steps']} | {g['digit_is']:.2f} | {_parts(g)} | {g['digit_fd']:.1f} "
                          f"| {real['digit_is']:.2f} "
                          f"| {g['digit_is'] / real['digit_is']:.2f} | {_paper(m)} | {g['classifier_acc']:.3f} |")
-            for tr in r.get("truncated", []):
-                tg = tr["generated"]
-                lines.append(f"| {m}, latents cut to ±{tr['truncation']:g} | {r['steps']} | {tg['digit_is']:.2f} "
+            for label, choice in _sampling_choices(m, r):
+                tg = choice["generated"]
+                lines.append(f"| {label} | {r['steps']} | {tg['digit_is']:.2f} "
                              f"| {_parts(tg)} | {tg['digit_fd']:.1f} | {real['digit_is']:.2f} "
                              f"| {tg['digit_is'] / real['digit_is']:.2f} | | {tg['classifier_acc']:.3f} |")
             if "real_griffin_lim" in r:
@@ -302,6 +311,13 @@ def table(out: Path) -> str:
     return "\n".join(lines)
 
 
+def _sampling_choices(model: str, result: dict) -> list[tuple[str, dict]]:
+    """The rows sampled otherwise than plainly (truncated latents, D's ranking), labelled."""
+    rows = [(f"{model}, latents cut to ±{tr['truncation']:g}", tr) for tr in result.get("truncated", [])]
+    rows += [(f"{model}, D's best {result['samples']} of {dr['drawn']}", dr) for dr in result.get("d_ranked", [])]
+    return rows
+
+
 def _paper(model: str) -> str:
     """The WaveGAN paper's ratio for an unconditional model (it trained no conditional one)."""
     return f"{PAPER[model]:.2f}" if model in PAPER else "none"
@@ -313,7 +329,7 @@ def _digit_breakdown_table(results: dict, models: list) -> list:
     rows = []
     for m in (m for m in models if "digits" in results[m]):
         rows.append((f"{m} (generated)", results[m]["digits"]["generated"]))
-        rows += [(f"{m}, latents cut to ±{tr['truncation']:g}", tr["digits"]) for tr in results[m].get("truncated", [])]
+        rows += [(label, choice["digits"]) for label, choice in _sampling_choices(m, results[m])]
     if not rows:
         return []
     real = next(results[m]["digits"]["real"] for m in models if "digits" in results[m])
@@ -385,6 +401,9 @@ def main(argv=None) -> int:
     parser.add_argument("--truncation", type=float, nargs="+", default=[], metavar="T",
                         help="also score the spoken-digit models with latents cut to [-T, T] (the truncation "
                              "trick), one row each")
+    parser.add_argument("--d-keep", type=float, nargs="+", default=[], metavar="F",
+                        help="also score the spoken-digit models' n best of n / F clips by D's logit "
+                             "(discriminator rejection sampling), one row each")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of the runs' configuration (e.g. trainer.loss=wasserstein)")
     parser.add_argument("--curves", type=Path, metavar="DIR",
@@ -394,12 +413,21 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from sparring.errors import ConfigError
     from sparring.latents import check_truncation
+    from sparring.rejection import check_d_keep
 
     try:  # before hours of training, not after
         for t in args.truncation:
             check_truncation(t)
     except ConfigError:
         parser.error(f"--truncation takes positive numbers, got {' '.join(f'{t:g}' for t in args.truncation)}")
+    try:
+        for keep in args.d_keep:
+            check_d_keep(keep)
+    except ConfigError:
+        parser.error(f"--d-keep takes fractions in (0, 1], got {' '.join(f'{k:g}' for k in args.d_keep)}")
+    if args.d_keep and any(a.replace(" ", "").startswith("trainer.pack=") and a.split("=", 1)[1].strip() != "1"
+                           for a in args.set):
+        parser.error("--d-keep ranks clips one by one, which a packed D (trainer.pack > 1) cannot do")
     if args.curves:
         curves = digit_curves(args.curves)
         if not curves:

@@ -449,6 +449,20 @@ def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tm
     with pytest.raises(SystemExit) as exit_info:  # refused before any training
         audio.main(argv + ["--truncation", "1", "-0.5"])
     assert exit_info.value.code == 2 and "--truncation takes positive numbers, got 1 -0.5" in capsys.readouterr().err
+    # D's ranking scored beside it the same way (what it keeps: tests/test_rejection.py)
+    kept = []
+    monkeypatch.setattr(Trainer, "sample", lambda self, *a, **k: kept.append(k.get("d_keep")) or
+                        sample(self, *a, **k))
+    assert audio.main(argv + ["--d-keep", "0.5"]) == 0
+    ranked = json.loads((tmp_path / "out" / "specgan.json").read_text())["d_ranked"]
+    assert [r["d_keep"] for r in ranked] == [0.5] and ranked[0]["drawn"] == 20 and 0.5 in kept
+    assert ranked[0]["generated"]["digit_is"] >= 1.0 and len(ranked[0]["digits"]["shares"]) == 10
+    assert "| specgan, D's best 10 of 20 | 2 |" in capsys.readouterr().out
+    for bad, said in ((["--d-keep", "1.5"], "--d-keep takes fractions in (0, 1], got 1.5"),
+                      (["--d-keep", "0.5", "--set", "trainer.pack=2"], "a packed D (trainer.pack > 1) cannot")):
+        with pytest.raises(SystemExit) as exit_info:  # refused before any training
+            audio.main(argv + bad)
+        assert exit_info.value.code == 2 and said in capsys.readouterr().err
 
 
 def test_the_conditional_specgan_row_says_how_often_the_asked_digit_is_heard(tmp_path, monkeypatch, capsys):

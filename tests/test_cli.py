@@ -91,6 +91,25 @@ def test_truncated_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_p
     assert raw.shape == (8, 2) and str(out / "samples" / "sample_step_0000020_truncation_0p5.png") in proc.stdout
 
 
+def test_d_ranked_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(toy_run[0], out)
+    (out / "eval.json").unlink(missing_ok=True)  # an earlier test's
+    log = (out / "metrics.jsonl").read_text()
+    proc = sparring("eval", str(out), "-n", "200", "--d-keep", "0.5")
+    assert "generated: the 0.5 share of a larger draw that D rates most real" in proc.stdout
+    saved = json.loads((out / "eval-d-keep-0.5.json").read_text())
+    assert saved["d_keep"] == 0.5 and saved["metrics"]["real/modes"] == 8.0
+    assert not (out / "eval.json").exists() and (out / "metrics.jsonl").read_text() == log
+    proc = sparring("sample", str(out), "-n", "8", "--d-keep", "0.5", "--truncation", "2", "--raw")
+    raw = torch.load(out / "samples" / "sample_step_0000020_truncation_2_dkeep_0p5.pt", weights_only=True)
+    assert raw.shape == (8, 2)
+    bad = sparring("sample", str(out), "--d-keep", "3", check=False)
+    assert bad.returncode != 0 and "d_keep must be the fraction" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_plugins_lists_the_builtin(tmp_path):
     listing = json.loads(sparring("plugins", "--json").stdout)
     builtin = next(p for p in listing if p["name"] == "builtin")

@@ -95,19 +95,27 @@ def _load_run(run_dir: str, registry):
     return Trainer(resolve(raw, registry), registry, resume=True)
 
 
+def _sampling_choices(args) -> list[tuple[str, float]]:
+    """The sampling options given (name, value), checked before the (slow) load."""
+    from .latents import check_truncation
+    from .rejection import check_d_keep
+
+    check_truncation(args.truncation)
+    check_d_keep(args.d_keep)
+    return [(name, v) for name, v in (("truncation", args.truncation), ("dkeep", args.d_keep)) if v is not None]
+
+
 def cmd_sample(args, registry) -> int:
     import torch
 
-    from .latents import check_truncation
-
-    check_truncation(args.truncation)  # before the (slow) load
+    choices = _sampling_choices(args)
     trainer = _load_run(args.run, registry)
     name = f"sample_step_{trainer.step:07d}"
-    if args.truncation is not None:  # no dot in the name: the writers add their suffix
-        name += "_truncation_" + f"{args.truncation:g}".replace(".", "p")
+    for key, value in choices:  # no dot in the name: the writers add their suffix
+        name += f"_{key}_" + f"{value:g}".replace(".", "p")
     out = Path(args.out) if args.out else trainer.run_dir / "samples" / name
     out.parent.mkdir(parents=True, exist_ok=True)
-    samples = trainer.sample(args.n, seed=args.seed, truncation=args.truncation)
+    samples = trainer.sample(args.n, seed=args.seed, truncation=args.truncation, d_keep=args.d_keep)
     paths = trainer.write_samples(path=out, samples=samples)
     if args.raw or trainer.writer is None:
         raw_path = out.with_suffix(".pt")
@@ -136,22 +144,25 @@ def format_table(results: dict, specs=()) -> str:
 
 
 def cmd_eval(args, registry) -> int:
-    from .latents import check_truncation
-
-    check_truncation(args.truncation)
+    choices = _sampling_choices(args)
     trainer = _load_run(args.run, registry)
     if not trainer.metrics:
         raise ConfigError(f"modality '{trainer.config.modality}' has no metrics configured")
-    results = trainer.evaluate(args.n, reference=True, truncation=args.truncation)
+    results = trainer.evaluate(args.n, reference=True, truncation=args.truncation, d_keep=args.d_keep)
     print(format_table(results, trainer.metrics))
     if args.truncation is not None:
         print(f"generated from latents cut to [-{args.truncation:g}, {args.truncation:g}] (the truncation trick)")
-    # a truncated evaluation gets its own file, so eval.json (the report's) stays the plain one
-    default = "eval.json" if args.truncation is None else f"eval-truncation-{args.truncation:g}.json"
-    out = Path(args.json) if args.json else trainer.run_dir / default
+    if args.d_keep is not None:
+        print(f"generated: the {args.d_keep:g} share of a larger draw that D rates most real "
+              "(discriminator rejection sampling)")
+    # a truncated or ranked evaluation gets its own file, so eval.json (the report's) stays the plain one
+    default = "eval" + "".join(f"-{'truncation' if k == 'truncation' else 'd-keep'}-{v:g}" for k, v in choices)
+    out = Path(args.json) if args.json else trainer.run_dir / f"{default}.json"
     record = {"step": trainer.step, "samples": args.n or trainer.config.trainer.eval_samples, "metrics": results}
     if args.truncation is not None:
         record["truncation"] = args.truncation
+    if args.d_keep is not None:
+        record["d_keep"] = args.d_keep
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"saved {out}", file=sys.stderr)
     return 0
@@ -215,15 +226,20 @@ def build_parser(registry) -> argparse.ArgumentParser:
     p.add_argument("--truncation", type=float, default=None, metavar="T",
                    help="draw each latent entry from the normal cut to [-T, T] (the truncation trick: "
                         "typical samples, less variety; e.g. 1.0)")
+    p.add_argument("--d-keep", type=float, default=None, metavar="F", dest="d_keep",
+                   help="draw n / F samples and keep the n that D rates most real (discriminator "
+                        "rejection sampling; e.g. 0.5)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="the modality's metrics: generated vs real, beside real vs real")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=None, help="samples (default trainer.eval_samples)")
     p.add_argument("--json", help="where to save the results (default RUN_DIR/eval.json, or "
-                                  "RUN_DIR/eval-truncation-T.json with --truncation)")
+                                  "RUN_DIR/eval-truncation-T.json with --truncation, eval-d-keep-F.json with --d-keep)")
     p.add_argument("--truncation", type=float, default=None, metavar="T",
                    help="score samples from latents cut to [-T, T] (not logged with the run's curves)")
+    p.add_argument("--d-keep", type=float, default=None, metavar="F", dest="d_keep",
+                   help="score the n of n / F samples that D rates most real (not logged with the run's curves)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("report", help="write RUN_DIR/report.html: config, curves, samples, evaluation")

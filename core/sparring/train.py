@@ -33,6 +33,7 @@ from .latents import check_truncation, truncated_normal
 from .layers import compile_with_spectral_norm
 from .losses import feature_matching_loss, imle_loss, mode_seeking_loss, nearest_candidate
 from .outputs import logits_of, split_output
+from .rejection import candidates, check_d_keep, keep_most_real
 from .schedules import lr_factor
 from .specs import DataInfo
 
@@ -821,11 +822,20 @@ class Trainer:
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256,
-               generator: torch.nn.Module | None = None, truncation: float | None = None) -> torch.Tensor:
+               generator: torch.nn.Module | None = None, truncation: float | None = None,
+               d_keep: float | None = None) -> torch.Tensor:
         """``n`` samples from the sampling generator (or ``generator``, e.g. the raw ``G``
         beside its EMA copy), on the CPU; never touches global RNG. ``truncation``: the
-        truncation trick's threshold on the latents (None: the untruncated normal)."""
+        truncation trick's threshold on the latents (None: the untruncated normal).
+        ``d_keep``: draw n / d_keep samples and keep the n that D rates most real
+        (discriminator rejection sampling as a top-k, ``sparring.rejection``)."""
         check_truncation(truncation)  # before any sample is drawn
+        check_d_keep(d_keep)
+        if d_keep is not None:
+            drawn = self.sample(candidates(n, d_keep), seed, batch_size, generator, truncation)
+            labels = None if self.num_classes is None else torch.arange(len(drawn)) % self.num_classes
+            logits = self.d_logits(drawn, labels, batch_size)
+            return drawn[keep_most_real(logits, n, labels, self.num_classes)]
         rng = torch.Generator().manual_seed(self.config.seed + 1 if seed is None else seed)
         G = self.sampler if generator is None else generator
         was_training = G.training
@@ -844,6 +854,27 @@ class Trainer:
             G.train(was_training)
         return torch.cat(out)
 
+    @torch.no_grad()
+    def d_logits(self, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+        """D's logit for each of the samples ``x`` (mean over a patch D's logits), on the CPU:
+        D in eval mode, unaugmented, one sample at a time (so not under PacGAN packing)."""
+        if self.config.trainer.pack > 1:
+            raise ConfigError(f"config key 'trainer.pack' is {self.config.trainer.pack}: D judges that many "
+                              "samples together, so it cannot rate samples one by one (d_keep)")
+        was_training = self.D.training
+        self.D.eval()
+        out = []
+        try:
+            for start in range(0, len(x), batch_size):
+                xb = self._memory_format(x[start:start + batch_size].to(self.device))
+                yb = None if y is None else y[start:start + batch_size].to(self.device)
+                with self._autocast():
+                    logits = logits_of(self.D(xb, yb))
+                out.append(logits.float().reshape(len(xb), -1).mean(1).cpu())
+        finally:
+            self.D.train(was_training)
+        return torch.cat(out)
+
     def write_samples(self, n: int | None = None, path: Path | None = None, samples=None) -> list[Path]:
         """Write ``samples`` (default: ``n`` fresh ones) through the modality's writer."""
         if self.writer is None or not self.dist.is_main:
@@ -856,18 +887,21 @@ class Trainer:
         self._call("sparring_samples_written", trainer=self, step=self.step, paths=paths)
         return paths
 
-    def evaluate(self, n: int | None = None, reference: bool = False, truncation: float | None = None) -> dict:
+    def evaluate(self, n: int | None = None, reference: bool = False, truncation: float | None = None,
+                 d_keep: float | None = None) -> dict:
         """Every configured metric on ``n`` generated vs ``n`` real samples.
 
         With ``reference`` the same metrics of real vs other real samples are added under
         ``real/<key>``: the floor a perfect generator would reach with this many samples.
-        With ``truncation`` the samples come from truncated latents: a look at sampling,
-        not at training, so it is returned but neither logged nor passed to the hooks.
+        With ``truncation`` the samples come from truncated latents, and with ``d_keep``
+        they are the share of a larger draw that D rates most real: looks at sampling,
+        not at training, so they are returned but neither logged nor passed to the hooks.
         """
         check_truncation(truncation)
+        check_d_keep(d_keep)
         n = min(n or self.config.trainer.eval_samples, self.stream.n // (2 if reference else 1))
         with torch.random.fork_rng(devices=[]):
-            generated = self.real_to_d(self.sample(n, seed=self.config.seed + 2, truncation=truncation)
+            generated = self.real_to_d(self.sample(n, seed=self.config.seed + 2, truncation=truncation, d_keep=d_keep)
                                        .to(self.device)).cpu()
             real = self.real_to_d(self.stream.sample(2 * n if reference else n, seed=self.config.seed + 3)
                                   .to(self.device)).cpu()
@@ -880,7 +914,7 @@ class Trainer:
                     results.update({f"real/{k}": v for k, v in ref.items()
                                     if not k.startswith("real/") and f"real/{k}" not in results})
         results = {k: float(v) for k, v in results.items()}
-        if truncation is not None:
+        if truncation is not None or d_keep is not None:
             return results
         self._log({"step": self.step, "eval": results, "eval_samples": n})
         self._call("sparring_eval_end", trainer=self, step=self.step, metrics=results)
