@@ -108,3 +108,22 @@ def test_conditional_ranking_keeps_the_asked_classes(tmp_path, recorder_registry
     for c in (0, 1):
         best = (labels == c).nonzero().flatten()[logits[labels == c].argsort(descending=True)[:5]].sort().values
         assert torch.equal(kept[c::2], drawn[best])
+
+
+def test_the_ring_benchmark_scores_plain_and_ranked_samples(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rejection.py"
+    spec = importlib.util.spec_from_file_location("rejection_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    scores = bench.score_run("best", "ring", 30, 0, [0.5], tmp_path / "run")
+    assert set(scores) == {None, 0.5} and scores[None] != scores[0.5]
+    assert all(0 <= s["modes"] <= 8 and s["fd"] >= 0 for s in scores.values())
+    text = bench.table({("best", "ring", 30): [scores, scores]}, [0.5], 2)
+    assert f"| best, ring, 30 | 1 | {scores[None]['modes']:.2f} |" in text
+    assert f"| best, ring, 30 | 0.5 | {scores[0.5]['modes']:.2f} |" in text
+    with pytest.raises(SystemExit):
+        bench.main(["--keeps", "0.5,2"])
+    assert "--keeps takes fractions in (0, 1], got '0.5,2'" in capsys.readouterr().err
