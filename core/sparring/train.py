@@ -857,7 +857,7 @@ class Trainer:
     @torch.no_grad()
     def d_logits(self, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
         """D's logit for each of the samples ``x`` (mean over a patch D's logits), on the CPU:
-        D in eval mode, unaugmented, one sample at a time (so not under PacGAN packing)."""
+        D in eval mode, unaugmented, each sample judged alone (so not under PacGAN packing)."""
         if self.config.trainer.pack > 1:
             raise ConfigError(f"config key 'trainer.pack' is {self.config.trainer.pack}: D judges that many "
                               "samples together, so it cannot rate samples one by one (d_keep)")
