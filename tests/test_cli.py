@@ -72,13 +72,18 @@ def test_eval_prints_a_table_beside_real_vs_real(toy_run):
     assert saved["metrics"]["real/high_quality"] > 99.0
 
 
-def test_truncated_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_path):
+def copy_of_run(toy_run, tmp_path):
+    """A copy of the module's toy run without an evaluation file, and its metrics log."""
     import shutil
 
     out = tmp_path / "copy"
     shutil.copytree(toy_run[0], out)
     (out / "eval.json").unlink(missing_ok=True)  # an earlier test's
-    log = (out / "metrics.jsonl").read_text()
+    return out, (out / "metrics.jsonl").read_text()
+
+
+def test_truncated_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_path):
+    out, log = copy_of_run(toy_run, tmp_path)
     proc = sparring("eval", str(out), "-n", "300", "--truncation", "0.5")
     assert "generated" in proc.stdout.splitlines()[0]
     assert "generated from latents cut to [-0.5, 0.5]" in proc.stdout
@@ -92,12 +97,7 @@ def test_truncated_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_p
 
 
 def test_d_ranked_eval_and_sample_keep_apart_from_the_plain_ones(toy_run, tmp_path):
-    import shutil
-
-    out = tmp_path / "copy"
-    shutil.copytree(toy_run[0], out)
-    (out / "eval.json").unlink(missing_ok=True)  # an earlier test's
-    log = (out / "metrics.jsonl").read_text()
+    out, log = copy_of_run(toy_run, tmp_path)
     proc = sparring("eval", str(out), "-n", "200", "--d-keep", "0.5")
     assert "generated: the 0.5 share of a larger draw that D rates most real" in proc.stdout
     saved = json.loads((out / "eval-d-keep-0.5.json").read_text())

@@ -49,20 +49,17 @@ def test_a_bad_share_is_a_config_error(bad):
         check_d_keep(bad)
 
 
-def ring_trainer(tmp_path, registry, steps=400, **trainer_extra):
-    raw = {"modality": "toy", "out": str(tmp_path / "run"), "seed": 0,
-           "generator": {"name": "mlp", "hidden": 64, "layers": 2},
-           "discriminator": {"name": "mlp", "hidden": 64, "layers": 2},
-           "dataset": {"name": "ring", "size": 500},
-           "trainer": {"steps": steps, "batch_size": 32, "log_every": 50, "eval_every": -1, "sample_every": 1000,
-                       "checkpoint_every": 1000, "eval_samples": 400, "progress": False, **trainer_extra}}
+def ring_trainer(tiny_toy, tmp_path, registry, steps=400, **trainer_extra):
+    raw = tiny_toy(tmp_path / "run", steps=steps, log_every=50, eval_every=-1, sample_every=1000,
+                   checkpoint_every=1000, eval_samples=400, **trainer_extra)
+    raw["generator"]["hidden"] = raw["discriminator"]["hidden"] = 64
     trainer = Trainer(resolve(raw, registry), registry)
     trainer.train()
     return trainer
 
 
-def test_ranked_samples_are_the_drawn_ones_d_rates_most_real(tmp_path, registry):
-    trainer = ring_trainer(tmp_path, registry)
+def test_ranked_samples_are_the_drawn_ones_d_rates_most_real(tiny_toy, tmp_path, registry):
+    trainer = ring_trainer(tiny_toy, tmp_path, registry)
     drawn = trainer.sample(400, seed=5)
     kept = trainer.sample(100, seed=5, d_keep=0.25)
     logits = trainer.d_logits(drawn)
@@ -73,8 +70,8 @@ def test_ranked_samples_are_the_drawn_ones_d_rates_most_real(tmp_path, registry)
     assert torch.equal(trainer.sample(100, seed=5, d_keep=1.0), trainer.sample(100, seed=5))  # keep all: plain
 
 
-def test_ranked_evaluation_scores_the_ranked_samples_and_is_not_logged(tmp_path, registry, monkeypatch):
-    trainer = ring_trainer(tmp_path, registry)
+def test_ranked_evaluation_scores_the_ranked_samples_and_is_not_logged(tiny_toy, tmp_path, registry, monkeypatch):
+    trainer = ring_trainer(tiny_toy, tmp_path, registry)
     log = tmp_path / "run" / "metrics.jsonl"
     plain = trainer.evaluate(400)
     logged = log.read_text()
@@ -88,8 +85,8 @@ def test_ranked_evaluation_scores_the_ranked_samples_and_is_not_logged(tmp_path,
         trainer.evaluate(400, d_keep=2.0)
 
 
-def test_a_packed_d_cannot_rank(tmp_path, registry):
-    trainer = ring_trainer(tmp_path, registry, steps=4, pack=2)
+def test_a_packed_d_cannot_rank(tiny_toy, tmp_path, registry):
+    trainer = ring_trainer(tiny_toy, tmp_path, registry, steps=4, pack=2)
     with pytest.raises(ConfigError, match="'trainer.pack' is 2: D judges that many samples together"):
         trainer.sample(8, d_keep=0.5)
 
