@@ -6,9 +6,11 @@ kernels, stride 2) on 128x128 normalised log spectrograms.
 
 Class-conditional variants (``num_classes`` set in ``DataInfo``: ``wavegan-cond``,
 ``specgan-cond``, e.g. "say seven") give G a learned code per class beside ``z``
-(concatenated before the first layer, as in Mirza & Osindero's conditional GAN) and D a
-projection head (Miyato & Koyama 2018): ``logit = psi(h) + <embed(y), sum of h over
-time (and frequency)>``.
+(concatenated before the first layer, as in Mirza & Osindero's conditional GAN) and, with
+``class_gains``, a per-class gain and bias on every layer's channels (FiLM, Perez et al.
+2018: the class reaches every layer, as conditional batch norm gives the image models;
+these Gs have no normalisation to carry it). D gets a projection head (Miyato & Koyama
+2018): ``logit = psi(h) + <embed(y), sum of h over time (and frequency)>``.
 """
 from __future__ import annotations
 
@@ -41,6 +43,43 @@ class _ClassCode(nn.Module):
     def forward(self, z, y):
         y = class_labels(self, y)
         return z if y is None else torch.cat([z, self.embed(y)], dim=1)
+
+
+class _ClassGain(nn.Module):
+    """``h * (1 + gain[y]) + bias[y]`` per channel; both start at zero, so a new G starts
+    as the one without them and learns how far each class bends each layer."""
+
+    def __init__(self, num_classes: int, channels: int):
+        super().__init__()
+        self.gain = nn.Embedding(num_classes, channels)
+        self.bias = nn.Embedding(num_classes, channels)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, h, y):
+        shape = (len(h), -1) + (1,) * (h.dim() - 2)
+        return h * (1 + self.gain(y).view(shape)) + self.bias(y).view(shape)
+
+
+class _Generator(nn.Module):
+    """What both generators share: the class code at the input, then ``net``'s
+    (ReLU, transposed convolution) pairs and its tanh, each pair's input bent by its
+    class gains when there are any."""
+
+    def _init_class(self, cfg, info: DataInfo, dims: list[int]) -> None:
+        self.code = _ClassCode(cfg.latent_dim, info.num_classes)
+        self.gains = nn.ModuleList([_ClassGain(info.num_classes, c) for c in dims]) \
+            if info.num_classes and cfg.class_gains else None
+
+    def forward(self, z, y=None):
+        y = class_labels(self.code, y)
+        h = self.fc(self.code(z, y)).view(z.shape[0], self.first, *self.grid)
+        if self.gains is None:
+            return self.net(h)
+        layers = list(self.net)
+        for i, gain in enumerate(self.gains):
+            h = layers[2 * i + 1](layers[2 * i](gain(h, y)))
+        return layers[-1](h)
 
 
 class _Discriminator(nn.Module):
@@ -92,7 +131,7 @@ class PhaseShuffle(nn.Module):
         return padded.gather(2, index[:, None].expand(b, c, length))
 
 
-class WaveGANGenerator(nn.Module):
+class WaveGANGenerator(_Generator):
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
         _expect(info, (1, WAVE_LENGTH), "wavegan", "use representation = \"waveform\"")
@@ -101,16 +140,13 @@ class WaveGANGenerator(nn.Module):
         k, pad = cfg.kernel, (cfg.kernel - 3) // 2  # output length exactly 4x the input
         if k < 5 or k % 2 == 0:
             raise ConfigError(f"generator.kernel must be odd and >= 5 (25 in the paper), got {k}")
-        self.code = _ClassCode(cfg.latent_dim, info.num_classes)
+        self._init_class(cfg, info, dims)
         self.fc = nn.Linear(self.code.width, dims[0] * 16)
         layers = []
         for cin, cout in zip(dims, dims[1:] + [1]):
             layers += [nn.ReLU(), nn.ConvTranspose1d(cin, cout, k, 4, padding=pad, output_padding=1)]
         self.net = nn.Sequential(*layers, nn.Tanh())
-        self.first = dims[0]
-
-    def forward(self, z, y=None):
-        return self.net(self.fc(self.code(z, y)).view(z.shape[0], self.first, 16))
+        self.first, self.grid = dims[0], (16,)
 
 
 class WaveGANDiscriminator(_Discriminator):
@@ -131,22 +167,19 @@ class WaveGANDiscriminator(_Discriminator):
         self._init_head(dims[-1], 16, cfg.minibatch_std, info.num_classes)
 
 
-class SpecGANGenerator(nn.Module):
+class SpecGANGenerator(_Generator):
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
         _expect(info, (1, SPEC_SIZE, SPEC_SIZE), "specgan", "use representation = \"spectrogram\"")
         self.latent_dim = cfg.latent_dim
         dims = _dims(cfg.dim)
-        self.code = _ClassCode(cfg.latent_dim, info.num_classes)
+        self._init_class(cfg, info, dims)
         self.fc = nn.Linear(self.code.width, dims[0] * 16)
         layers = []
         for cin, cout in zip(dims, dims[1:] + [1]):
             layers += [nn.ReLU(), nn.ConvTranspose2d(cin, cout, 5, 2, padding=2, output_padding=1)]
         self.net = nn.Sequential(*layers, nn.Tanh())
-        self.first = dims[0]
-
-    def forward(self, z, y=None):
-        return self.net(self.fc(self.code(z, y)).view(z.shape[0], self.first, 4, 4))
+        self.first, self.grid = dims[0], (4, 4)
 
 
 class SpecGANDiscriminator(_Discriminator):

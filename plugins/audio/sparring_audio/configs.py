@@ -159,11 +159,14 @@ class WavFolderConfig:
 @dataclass
 class WaveGANGeneratorConfig:
     """WaveGAN generator (Donahue et al. 2019): dense to (16·dim, 16), five transposed 1-D
-    convolutions (kernel 25, stride 4, ReLU), tanh: 16,384 samples."""
+    convolutions (kernel 25, stride 4, ReLU), tanh: 16,384 samples. ``class_gains``
+    (``wavegan-cond`` only): a per-class gain and bias on each layer's channels as well as
+    the class code at the input (false: the input code alone)."""
 
     latent_dim: int = 100
     dim: int = 64
     kernel: int = 25
+    class_gains: bool = True
 
 
 @dataclass
@@ -182,10 +185,13 @@ class WaveGANDiscriminatorConfig:
 @dataclass
 class SpecGANGeneratorConfig:
     """SpecGAN generator: the DCGAN shape on 128x128 spectrograms (dense to (16·dim, 4, 4),
-    five transposed 5x5 convolutions, stride 2), tanh."""
+    five transposed 5x5 convolutions, stride 2), tanh. ``class_gains`` (``specgan-cond``
+    only): a per-class gain and bias on each layer's channels as well as the class code at
+    the input (false: the input code alone)."""
 
     latent_dim: int = 100
     dim: int = 64
+    class_gains: bool = True
 
 
 @dataclass

@@ -121,6 +121,35 @@ def test_conditional_models_read_the_label(G_cls, D_cls, G_cfg, D_cfg, shape):
         G(z, None)
 
 
+@pytest.mark.parametrize("G_cls,G_cfg,shape", [(WaveGANGenerator, WaveGANGeneratorConfig, (1, 16384)),
+                                               (SpecGANGenerator, SpecGANGeneratorConfig, (1, 128, 128))])
+def test_class_gains_start_as_identity_and_bend_each_layer_by_class(G_cls, G_cfg, shape):
+    torch.manual_seed(0)
+    info = DataInfo(shape, num_classes=10)
+    G = G_cls(G_cfg(latent_dim=8, dim=4), info)
+    plain = G_cls(G_cfg(latent_dim=8, dim=4, class_gains=False), info)
+    assert [g.gain.num_embeddings for g in G.gains] == [10] * 5
+    assert [g.gain.embedding_dim for g in G.gains] == [64, 32, 16, 8, 4]  # each layer's input channels
+    assert plain.gains is None
+    plain.load_state_dict({k: v for k, v in G.state_dict().items() if not k.startswith("gains.")})
+    z, y = torch.randn(3, 8), torch.tensor([0, 4, 9])
+    with torch.no_grad():
+        assert torch.allclose(G(z, y), plain(z, y))  # zero gains and biases: the input code alone
+        G.gains[2].gain.weight[4].fill_(1.0)  # double layer 2's input for class 4 only
+        G.gains[3].bias.weight[9].fill_(0.5)
+        # by hand: the same layers, the second sample's (class 4) input to layer 2 doubled
+        # and the third sample's (class 9) input to layer 3 shifted
+        layers = list(plain.net)
+        h = plain.fc(plain.code(z, y)).view(3, plain.first, *plain.grid)
+        for i in range(5):
+            if i == 2:
+                h = h * torch.tensor([1.0, 2.0, 1.0]).view(3, *([1] * (h.dim() - 1)))
+            if i == 3:
+                h = h + torch.tensor([0.0, 0.0, 0.5]).view(3, *([1] * (h.dim() - 1)))
+            h = layers[2 * i + 1](layers[2 * i](h))
+        assert torch.allclose(G(z, y), layers[-1](h), atol=1e-6)
+
+
 def test_unconditional_models_keep_their_parameter_names():
     # checkpoints written before the -cond models existed must still load
     info = DataInfo((1, 128, 128))
@@ -159,6 +188,7 @@ def test_specgan_cond_trains_on_labelled_folders(tmp_path):
     before = trainer.D.embed.weight.detach().clone()
     trainer.train()
     assert not torch.equal(trainer.D.embed.weight, before)  # the projection learns
+    assert any(g.gain.weight.abs().sum() > 0 for g in trainer.G.gains)  # and so do G's class gains
     names = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert names == ["step_0000002.png", "step_0000002_000.wav", "step_0000002_001.wav"]
 
