@@ -122,14 +122,14 @@ def run_digits(args, model: str) -> dict:
     ds = trainer.dataset
     reference, is_training_set = reference_clips(trainer)
     n = min(args.audio_samples, len(reference) // 2)
-    samples = trainer.sample(n, seed=1)
+    samples = trainer.sample(n, seed=args.sample_seed)
     generated = spectral.as_waveforms(samples, ds)  # Griffin-Lim once, for every metric
     order = torch.randperm(len(reference), generator=torch.Generator().manual_seed(0))
     real = reference[order]  # shuffled: the set is stored digit by digit
     result = {"part": model, "steps": trainer.step, "train_seconds": seconds, "samples": n,
               "generated": audio_metrics.digit_metrics(generated, real[:n], ds),
               "real": audio_metrics.digit_metrics(real[n:2 * n], real[:n], ds),
-              "device": _hardware(trainer), "overrides": list(args.set),
+              "device": _hardware(trainer), "overrides": list(args.set), "sample_seed": args.sample_seed,
               "reference": "training set" if is_training_set else "standard spoken-digits set"}
     # which digits the clips say, and how clearly: the score's two factors digit by digit
     result["digits"] = {"generated": audio_metrics.digit_breakdown(generated, ds),
@@ -141,14 +141,14 @@ def run_digits(args, model: str) -> dict:
     # choice scored beside the plain row (the paper's ratios are untruncated)
     result["truncated"] = []
     for t in args.truncation:
-        clips = spectral.as_waveforms(trainer.sample(n, seed=1, truncation=t), ds)
+        clips = spectral.as_waveforms(trainer.sample(n, seed=args.sample_seed, truncation=t), ds)
         result["truncated"].append({"truncation": t, "generated": audio_metrics.digit_metrics(clips, real[:n], ds),
                                     "digits": audio_metrics.digit_breakdown(clips, ds)})
     # discriminator rejection sampling (Azadi et al.): of n / keep clips, the n D rates most
     # real; also a sampling choice, scored beside the plain row
     result["d_ranked"] = []
     for keep in args.d_keep:
-        clips = spectral.as_waveforms(trainer.sample(n, seed=1, d_keep=keep), ds)
+        clips = spectral.as_waveforms(trainer.sample(n, seed=args.sample_seed, d_keep=keep), ds)
         result["d_ranked"].append({"d_keep": keep, "drawn": candidates(n, keep), "generated": audio_metrics.digit_metrics(clips, real[:n], ds),
                                    "digits": audio_metrics.digit_breakdown(clips, ds)})
     if model.startswith("specgan"):
@@ -398,6 +398,9 @@ def main(argv=None) -> int:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="trainer.precision (auto: bf16 on CUDA)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample-seed", type=int, default=1,
+                        help="seed of the spoken-digit clips scored (another draw from the same G: how much "
+                             "of a row is the draw)")
     parser.add_argument("--truncation", type=float, nargs="+", default=[], metavar="T",
                         help="also score the spoken-digit models with latents cut to [-T, T] (the truncation "
                              "trick), one row each")

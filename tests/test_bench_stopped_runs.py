@@ -458,6 +458,13 @@ def test_a_run_on_another_spoken_digit_set_is_scored_against_the_standard_set(tm
     assert [r["d_keep"] for r in ranked] == [0.5] and ranked[0]["drawn"] == 20 and 0.5 in kept
     assert ranked[0]["generated"]["digit_is"] >= 1.0 and len(ranked[0]["digits"]["shares"]) == 10
     assert "| specgan, D's best 10 of 20 | 2 |" in capsys.readouterr().out
+    # another draw of the same G, nothing trained: every row's clips come from that seed
+    seeds = []
+    monkeypatch.setattr(Trainer, "sample", lambda self, *a, **k: seeds.append(k.get("seed")) or
+                        sample(self, *a, **k))
+    assert audio.main(argv + ["--sample-seed", "7", "--d-keep", "0.5"]) == 0
+    other = json.loads((tmp_path / "out" / "specgan.json").read_text())
+    assert other["sample_seed"] == 7 and other["steps"] == 2 and 7 in seeds and 1 not in seeds
     for bad, said in ((["--d-keep", "1.5"], "--d-keep takes fractions in (0, 1], got 1.5"),
                       (["--d-keep", "0.5", "--set", "trainer.pack=2"], "a packed D (trainer.pack > 1) cannot")):
         with pytest.raises(SystemExit) as exit_info:  # refused before any training
