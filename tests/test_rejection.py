@@ -85,10 +85,16 @@ def test_ranked_evaluation_scores_the_ranked_samples_and_is_not_logged(tiny_toy,
         trainer.evaluate(400, d_keep=2.0)
 
 
-def test_a_packed_d_cannot_rank(tiny_toy, tmp_path, registry):
+def test_a_packed_d_cannot_rank(tiny_toy, tmp_path, registry, monkeypatch):
     trainer = ring_trainer(tiny_toy, tmp_path, registry, steps=4, pack=2)
+    drawn = []
+    sample = Trainer.sample
+    monkeypatch.setattr(Trainer, "sample", lambda self, *a, **k: drawn.append(a) or sample(self, *a, **k))
     with pytest.raises(ConfigError, match="'trainer.pack' is 2: D judges that many samples together"):
         trainer.sample(8, d_keep=0.5)
+    assert len(drawn) == 1  # refused before the candidates were drawn
+    with pytest.raises(ConfigError, match="'trainer.pack' is 2"):
+        trainer.d_logits(torch.zeros(4, 2))
 
 
 def test_conditional_ranking_keeps_the_asked_classes(tmp_path, recorder_registry):

@@ -832,6 +832,7 @@ class Trainer:
         check_truncation(truncation)  # before any sample is drawn
         check_d_keep(d_keep)
         if d_keep is not None:
+            self._check_d_rates_one_by_one()  # before the draw
             drawn = self.sample(candidates(n, d_keep), seed, batch_size, generator, truncation)
             labels = None if self.num_classes is None else torch.arange(len(drawn)) % self.num_classes
             logits = self.d_logits(drawn, labels, batch_size)
@@ -854,13 +855,16 @@ class Trainer:
             G.train(was_training)
         return torch.cat(out)
 
+    def _check_d_rates_one_by_one(self) -> None:
+        if self.config.trainer.pack > 1:
+            raise ConfigError(f"config key 'trainer.pack' is {self.config.trainer.pack}: D judges that many "
+                              "samples together, so it cannot rate samples one by one (d_keep)")
+
     @torch.no_grad()
     def d_logits(self, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
         """D's logit for each of the samples ``x`` (mean over a patch D's logits), on the CPU:
         D in eval mode, unaugmented, each sample judged alone (so not under PacGAN packing)."""
-        if self.config.trainer.pack > 1:
-            raise ConfigError(f"config key 'trainer.pack' is {self.config.trainer.pack}: D judges that many "
-                              "samples together, so it cannot rate samples one by one (d_keep)")
+        self._check_d_rates_one_by_one()
         was_training = self.D.training
         self.D.eval()
         out = []
