@@ -90,6 +90,8 @@ def _table(cls, skip=()) -> list[str]:
         extra = []
         if "min" in meta:
             extra.append(f">= {meta['min']}")
+        if "max" in meta:
+            extra.append(f"<= {meta['max']}")
         if "choices" in meta:
             extra.append("one of " + ", ".join(f"`{c}`" for c in meta["choices"]))
         note = help_text.replace("<", "\\<") + (f" ({'; '.join(extra)})" if extra else "")

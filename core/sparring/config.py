@@ -34,11 +34,13 @@ from .schedules import LR_SCHEDULES
 NONE = "none"  # writer = "none", metrics = ["none"]: switch the modality's default off
 
 
-def _f(default, help: str, min=None, choices=None, **kw):
+def _f(default, help: str, min=None, choices=None, max=None, **kw):
     """A dataclass field carrying its help text and bounds (used by checks and docs)."""
     meta = {"help": help}
     if min is not None:
         meta["min"] = min
+    if max is not None:
+        meta["max"] = max
     if choices is not None:
         meta["choices"] = tuple(choices)
     if isinstance(default, (list, dict)):
@@ -84,6 +86,11 @@ class TrainerConfig:
                      "needs tensor latents and samples shaped like the real ones)", min=0.0)
     imle_candidates: int = _f(4, "generated candidates per real sample for trainer.imle (one shared pool; "
                               "class-conditional runs match each real sample's label)", min=1)
+    top_k: float = _f(1.0, "top-k training (Sinha et al. 2020): the share of each G batch whose loss counts, "
+                      "the samples D rates most real; G's worst samples no longer pull it (1: off)",
+                      min=0.01, max=1.0)
+    top_k_halflife: float = _f(0.0, "steps in which the share kept by trainer.top_k halves, from 1 down to "
+                               "trainer.top_k (0: trainer.top_k from the first step)", min=0.0)
     ema_halflife: float = _f(10000.0, "EMA half-life of G in samples (0: no EMA)", min=0.0)
     ema_rampup: float = _f(0.05, "EMA ramp-up: half-life <= rampup * samples seen (0: none)", min=0.0)
     grad_accum: int = _f(1, "micro-batches per step (batch_size must divide evenly)", min=1)
@@ -267,6 +274,9 @@ def _check_bounds(key: str, value: Any, f: dataclasses.Field) -> None:
     if lo is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) or value < lo:
             raise ConfigError(f"config key '{key}' must be >= {lo}, got {value!r}")
+    hi = f.metadata.get("max")
+    if hi is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value > hi:
+        raise ConfigError(f"config key '{key}' must be <= {hi}, got {value!r}")
     choices = f.metadata.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"config key '{key}' must be one of {', '.join(map(repr, choices))}, got {value!r}")

@@ -124,3 +124,28 @@ def imle_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     generated sample picked for it (its nearest of a pool). Every real sample pulls some
     sample toward it, so a mode G has dropped still gets a gradient, unlike D's."""
     return F.mse_loss(fake.float(), real.detach().float())
+
+
+def top_k_fraction(step: int, fraction: float, halflife: float) -> float:
+    """The share of each G batch that top-k training keeps at ``step``: it starts at 1 and
+    halves every ``halflife`` steps down to ``fraction`` (0 half-life: ``fraction`` from
+    the start). Sinha et al. 2020 decay it by 0.99 an epoch to a floor of 0.5-0.75."""
+    if fraction >= 1.0:
+        return 1.0
+    if halflife <= 0:
+        return fraction
+    return max(fraction, 0.5 ** (step / halflife))
+
+
+def top_k_logits(fake: torch.Tensor, k: int, real: torch.Tensor | None = None):
+    """Top-k training (Sinha et al. 2020): keep the ``k`` generated samples D rates most
+    real (by their mean logit) so that G's loss ignores its worst samples, whose gradients
+    point away from the data. ``real`` logits, when a loss pairs them with the fake ones,
+    keep the same rows. Returns ``(fake, real)``."""
+    if not 1 <= k <= fake.shape[0]:
+        raise ValueError(f"top-k keeps between 1 and {fake.shape[0]} samples, not {k}")
+    score = fake.detach().float().reshape(fake.shape[0], -1).mean(dim=1)
+    keep = score.topk(k).indices
+    if real is not None and real.shape[0] == fake.shape[0]:
+        real = real[keep]
+    return fake[keep], real

@@ -31,7 +31,8 @@ from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
 from .latents import check_truncation, truncated_normal
 from .layers import compile_with_spectral_norm
-from .losses import feature_matching_loss, imle_loss, mode_seeking_loss, nearest_candidate
+from .losses import (feature_matching_loss, imle_loss, mode_seeking_loss, nearest_candidate, top_k_fraction,
+                     top_k_logits)
 from .outputs import logits_of, split_output
 from .rejection import candidates, check_d_keep, keep_most_real
 from .schedules import lr_factor
@@ -268,6 +269,8 @@ class Trainer:
                   "trainer.compile_mode = \"default\" when compiling (the other modes make CUDA graphs "
                   "of their own)"),
                  (t.lr_schedule == "constant", "trainer.lr_schedule = \"constant\" (the graph holds the rate)"),
+                 (t.top_k >= 1.0 or t.top_k_halflife == 0,
+                  "trainer.top_k_halflife = 0 (the graph holds how many samples top-k keeps)"),
                  (not self.dist.enabled, "a single process")]
         missing = [what for ok, what in needs if not ok]
         if missing:
@@ -355,7 +358,12 @@ class Trainer:
                 real_logits, real_features = self.d_forward(self._memory_format(self.real_to_d(x_real)),
                                                             y_real, features=True)
             real_logits = real_logits.float()
-        loss = self.loss.g_loss(fake_logits.float(), real_logits if self._g_needs_real else None)
+        fake_logits, real_logits = fake_logits.float(), real_logits if self._g_needs_real else None
+        keep = top_k_fraction(self.step, t.top_k, t.top_k_halflife)
+        if keep < 1.0:  # top-k training: G's worst samples (by D) add nothing to its loss
+            k = max(1, round(keep * fake_logits.shape[0]))
+            fake_logits, real_logits = top_k_logits(fake_logits, k, real_logits)
+        loss = self.loss.g_loss(fake_logits, real_logits)
         if not matching:
             return loss, None
         if not fake_features:
