@@ -86,7 +86,7 @@ class TrainerConfig:
                      "needs tensor latents and samples shaped like the real ones)", min=0.0)
     imle_candidates: int = _f(4, "generated candidates per real sample for trainer.imle (one shared pool; "
                               "class-conditional runs match each real sample's label)", min=1)
-    top_k: float = _f(1.0, "top-k training (Sinha et al. 2020): the share of each G batch whose loss counts, "
+    top_k: float = _f(1.0, "top-k training (Sinha et al. 2020): the share of each G micro-batch whose loss counts, "
                       "the samples D rates most real; G's worst samples no longer pull it (1: off)",
                       min=0.01, max=1.0)
     top_k_halflife: float = _f(0.0, "steps in which the share kept by trainer.top_k halves, from 1 down to "
