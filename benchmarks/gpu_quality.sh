@@ -123,7 +123,8 @@ want music && $PY benchmarks/audio.py --only music "${AUDIO[@]}" "${MUSIC[@]}" -
 # R1"): non-saturating loss, R1 at weight 1, one D step a G step. On the standard 1,440 clips:
 # the dense set (124 MB) is more than a device call carries. Also scored with D's pick of the
 # best half of 1,000 clips ("Letting D pick"), beside the plain row. Sampled from an EMA of G
-# with a half-life of 50,000 samples ("A longer EMA of G": +0.05 over 2,000 on the CPU).
+# with a half-life of 50,000 samples ("More steps, a longer EMA, top-k training": +0.02 to
+# +0.03 over 2,000 for the same G on the CPU).
 SPEC=(--n-critic 1 --set trainer.loss=ns --set trainer.regularizer=r1 --set trainer.reg_weight=1
       --set trainer.ema_halflife=50000 --d-keep 0.5)
 want specgan && $PY benchmarks/audio.py --only specgan "${AUDIO[@]}" "${SPEC[@]}" --out "$WORK/audio-specgan" \

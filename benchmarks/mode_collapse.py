@@ -176,8 +176,8 @@ RECIPES: dict[str, dict] = {
     },
     # best-topk: `best` with top-k training (Sinha et al. 2020): G's loss counts the half of
     # each batch D rates most real, the share annealed from 1 with a half-life of 500 steps.
-    # A comparison row for the core option (docs/benchmarks.md, "A longer EMA of G; top-k
-    # training"), not a candidate for the goals.
+    # A comparison row for the core option (docs/benchmarks.md, "More steps, a longer EMA,
+    # top-k training"), measured on 3 seeds: not a candidate for the goals.
     "best-topk": {
         "title": "best + top-k training (keep 0.5, half-life 500 steps)",
         "config": _with_trainer(_BEST, top_k=0.5, top_k_halflife=500.0),
