@@ -77,6 +77,10 @@ class MuseGANGeneratorConfig:
     eighth-note grid of a sixteenth-note roll, as the chorales' voices mostly move.
     ``hold`` (with ``monophonic``) adds a third choice beside a pitch and a rest: hold the
     previous note, so one logit decides how long a note lasts (straight-through as well).
+    ``rest_gate`` (with ``monophonic``, not with ``hold``) decides sound or rest by a gate of
+    its own instead of the rest's place in the softmax: the softmax's rest option dies in
+    training (its probability falls to about 1e-9 and its gradient with it), the gate's
+    gradient does not (its slope is read with the logit clamped to [-4, 4]).
     """
 
     latent_per_part: int = 32
@@ -87,6 +91,7 @@ class MuseGANGeneratorConfig:
     time_upsample: str = "transposed"
     note_grid: int = 1
     hold: bool = False
+    rest_gate: bool = False
 
 
 @dataclass

@@ -4,6 +4,9 @@ Every function takes binary rolls ``(N, tracks, steps, pitches)`` (bool, or floa
 > 0 means "on": the form G produces and D reads) and returns a float:
 
 * ``empty_bars``: fraction of (sample, track, bar) cells without a note (EB).
+* ``rest_bars``: fraction of (sample, track, bar) cells with at least one silent step (empty
+  bars included): how often a voice rests at all (not MuseGAN's; the chorales' 0.06 is
+  mostly a beat's rest, and a G whose rest choice never wins scores 0).
 * ``used_pitch_classes``: distinct pitch classes per non-empty bar and track (UPC).
 * ``qualified_notes``: fraction of notes lasting at least ``min_steps`` steps (QN;
   3 sixteenths here; MuseGAN's 3 of 24 steps per beat is a 32nd note).
@@ -54,6 +57,11 @@ def empty_bar_cells(x, steps_per_bar: int = 16) -> torch.Tensor:
 
 def empty_bars(x, steps_per_bar: int = 16) -> float:
     return float(empty_bar_cells(x, steps_per_bar).float().mean())
+
+
+def rest_bars(x, steps_per_bar: int = 16) -> float:
+    silent_steps = ~_bars(binarize(x), steps_per_bar).any(dim=4)          # (N, T, bars, steps)
+    return float(silent_steps.any(dim=3).float().mean())
 
 
 def used_pitch_classes(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> float:
@@ -138,6 +146,7 @@ def musegan_metrics(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> dict:
     x = binarize(x)
     return {
         "empty_bars": empty_bars(x, steps_per_bar),
+        "rest_bars": rest_bars(x, steps_per_bar),
         "used_pitch_classes": used_pitch_classes(x, steps_per_bar, lowest_pitch),
         "qualified_notes": qualified_notes(x),
         "polyphony": polyphony(x),

@@ -95,6 +95,11 @@ class MuseGANGenerator(nn.Module):
         if cfg.hold and not self.monophonic:
             raise ConfigError("generator.hold needs generator.monophonic = true (it holds a voice's one note)")
         self.hold = nn.Conv2d(g, tracks, (1, self.pitches), groups=tracks) if cfg.hold else None
+        # Sound or rest as a gate of its own (the rest head's logit, read as "rest if > 0").
+        self.rest_gate = bool(cfg.rest_gate)
+        if self.rest_gate and (not self.monophonic or cfg.hold):
+            raise ConfigError("generator.rest_gate needs generator.monophonic = true and generator.hold = false "
+                              "(it gates a voice's one pitch; a held note has no gate)")
 
     def split_latent(self, z):
         """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
@@ -142,6 +147,11 @@ class MuseGANGenerator(nn.Module):
         if k > 1:  # one choice per k steps, from the group's mean logits
             logits = logits.reshape(b, self.tracks, -1, k, logits.shape[-1]).mean(3)
         dtype, logits = logits.dtype, logits.float()
+        if self.rest_gate:
+            choice = _gated_pitch(logits[..., :self.pitches], logits[..., self.pitches])
+            if k > 1:
+                choice = choice.repeat_interleave(k, dim=2)
+            return (2 * choice - 1).to(dtype)
         if self.hold is not None:  # the phrase's first step has nothing to hold
             logits = _no_hold_at_start(logits)
         soft = logits.softmax(-1)
@@ -152,6 +162,22 @@ class MuseGANGenerator(nn.Module):
         if k > 1:
             choice = choice.repeat_interleave(k, dim=2)
         return (2 * choice[..., :self.pitches] - 1).to(dtype)
+
+
+def _gated_pitch(pitch_logits, rest_logit, slope_bound: float = 4.0):
+    """One-hot pitch times a sound/rest gate: (B, tracks, cells, P) forward exactly 0/1.
+
+    Backward: the pitch softmax's gradient, and the gate's sigmoid slope read at the logit
+    clamped to [-slope_bound, slope_bound] (the clamp passes gradient straight through), so a
+    gate that never opens still learns: the slope stays >= 0.018 at the default bound."""
+    soft = pitch_logits.softmax(-1)
+    pitch = nn.functional.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
+    pitch = pitch + (soft - soft.detach())
+    sound_logit = -rest_logit
+    bounded = sound_logit + (sound_logit.clamp(-slope_bound, slope_bound) - sound_logit).detach()
+    soft_gate = torch.sigmoid(bounded)
+    gate = (sound_logit > 0).to(soft.dtype) + (soft_gate - soft_gate.detach())
+    return pitch * gate[..., None]
 
 
 def _no_hold_at_start(logits):

@@ -24,6 +24,11 @@ def test_each_metric_on_a_hand_made_roll():
     x = hand_made()
     assert M.empty_bars(x) == pytest.approx(1 / 4)
     assert M.empty_bar_cells(x).tolist() == [[[False, True], [False, False]]]  # track 0, bar 2
+    assert M.rest_bars(x) == pytest.approx(2 / 4)  # track 0: step 7 of bar 1 is silent, bar 2 empty
+    x_full = x.clone()
+    x_full[0, 0, 7, 12] = True
+    x_full[0, 0, 16:, 12] = True
+    assert M.rest_bars(x_full) == 0.0
     assert M.used_pitch_classes(x, lowest_pitch=LOW) == pytest.approx((4 + 1 + 2) / 3)
     assert M.qualified_notes(x) == pytest.approx(3 / 6)
     assert M.polyphony(x) == pytest.approx(1 / (15 + 32))

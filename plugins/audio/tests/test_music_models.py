@@ -142,24 +142,24 @@ def test_per_track_latent_changes_only_that_track():
 
 # yes: the layout CUDA runs get by default; pack 2: D reads two phrases' tracks at once
 # onset stream and minibatch std: BinaryMuseGAN's and ProGAN's extra D inputs, with R1 on the reals,
-# and G's monophonic voices on an eighth-note grid with a hold choice
-@pytest.mark.parametrize("channels_last,pack,extras", [("no", 1, False), ("yes", 1, False), ("no", 2, False),
-                                                        ("no", 2, True)])
+# and G's monophonic voices on an eighth-note grid with a hold choice (or a rest gate)
+@pytest.mark.parametrize("channels_last,pack,extras", [("no", 1, ""), ("yes", 1, ""), ("no", 2, ""),
+                                                        ("no", 2, "hold"), ("no", 1, "rest_gate")])
 def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last, pack, extras):
     registry = load_registry()
     raw = {"modality": "music", "out": str(tmp_path / "run"),
            "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
                        "n_critic": 1, "progress": False, "channels_last": channels_last, "pack": pack},
            "generator": {"latent_per_part": 4, "channels": 32,
-                         **({"monophonic": True, "note_grid": 2, "hold": True} if extras else {})},
-           "discriminator": {"channels": 8, "onset_stream": extras, "minibatch_std": extras},
+                         **({"monophonic": True, "note_grid": 2, extras: True} if extras else {})},
+           "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras)},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     if extras:
         raw["trainer"].update(loss="hinge", regularizer="r1", reg_interval=1)
     trainer = Trainer(resolve(raw, registry), registry)
     assert trainer.config.trainer.regularizer == ("r1" if extras else "gp")  # gp: added for the Wasserstein loss
     metrics = trainer.train()
-    assert {"empty_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale",
+    assert {"empty_bars", "rest_bars", "used_pitch_classes", "qualified_notes", "polyphony", "in_scale",
             "tonal_distance", "gap"} <= set(metrics)
     samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert samples == ["step_0000003.png", "step_0000003_000.mid", "step_0000003_001.mid"]
@@ -215,3 +215,33 @@ def test_hold_repeats_the_previous_note_and_its_logit_gets_a_gradient():
     assert G.hold.weight.grad.abs().sum() > 0 and G.rest.weight.grad.abs().sum() > 0
     with pytest.raises(ConfigError, match="generator.hold needs generator.monophonic"):
         MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, hold=True), info)
+
+
+def test_rest_gate_stays_trainable_when_every_voice_rests():
+    info = DataInfo((4, 32, 24))
+    cfg = MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2, rest_gate=True)
+    G = MuseGANGenerator(cfg, info)
+    x = G(torch.randn(16, G.latent_dim))
+    assert x.shape == (16, 4, 32, 24) and set(x.unique().tolist()) == {-1.0, 1.0}
+    assert (x > 0).sum(-1).max() == 1 and torch.equal(x[:, :, 0::2], x[:, :, 1::2])  # eighth-note grid
+    with torch.no_grad():
+        G.rest.bias.fill_(100.0)  # every gate shut: all rests, where a softmax's rest would be dead
+    x = G(torch.randn(8, G.latent_dim))
+    assert (x == -1).all()
+    # D asking for sound (a negative gradient on every pitch) must still reach the gate.
+    (-x).sum().backward()
+    assert G.rest.bias.grad is not None and (G.rest.bias.grad > 0).all()  # descent lowers the rest logit
+    from sparring_audio.music_models import _gated_pitch
+
+    logits = torch.tensor([[[[0.0, 2.0, 1.0]]]], requires_grad=True)
+    rest = torch.tensor([[[30.0]]], requires_grad=True)  # far past the clamp: slope read at 4
+    out = _gated_pitch(logits, rest)
+    assert out.sum() == 0
+    out[..., 1].sum().backward()
+    slope = torch.sigmoid(torch.tensor(-4.0)) * torch.sigmoid(torch.tensor(4.0))
+    assert torch.allclose(rest.grad, -slope.reshape(1, 1, 1))  # d(gate)/d(rest) at one-hot pitch 1
+    with pytest.raises(ConfigError, match="generator.rest_gate needs generator.monophonic = true"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, rest_gate=True), info)
+    with pytest.raises(ConfigError, match="generator.rest_gate needs"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, hold=True,
+                                                rest_gate=True), info)
