@@ -64,6 +64,26 @@ def rest_bars(x, steps_per_bar: int = 16) -> float:
     return float(silent_steps.any(dim=3).float().mean())
 
 
+def rest_profile(x, steps_per_bar: int = 16) -> dict:
+    """Where the voices rest: the share of silent (sample, track, step) cells, of steps where
+    every track rests at once (``tutti``), rest and empty bars per track, and the share of
+    empty cells that lie in bars where every track is empty. The chorales rest mostly all
+    together (a tutti rest after a phrase's fermata); a G can match ``empty_bars`` with one
+    voice dropping out instead, which this tells apart."""
+    silent = ~binarize(x).any(dim=-1)                                     # (N, T, steps)
+    n, t, steps = silent.shape
+    bars = silent[:, :, :steps // steps_per_bar * steps_per_bar].reshape(n, t, -1, steps_per_bar)
+    empty = bars.all(dim=3)                                               # (N, T, bars)
+    in_tutti = (empty & empty.all(dim=1, keepdim=True)).sum()
+    return {
+        "silent_steps": float(silent.float().mean()),
+        "tutti_rest_steps": float(silent.all(dim=1).float().mean()),
+        "rest_bars_by_track": [float(v) for v in bars.any(dim=3).float().mean(dim=(0, 2))],
+        "empty_bars_by_track": [float(v) for v in empty.float().mean(dim=(0, 2))],
+        "empty_in_tutti_bars": float(in_tutti / empty.sum()) if empty.any() else 0.0,
+    }
+
+
 def used_pitch_classes(x, steps_per_bar: int = 16, lowest_pitch: int = 36) -> float:
     bars = _bars(binarize(x), steps_per_bar).any(dim=3).float()         # (N, T, bars, P)
     classes = (bars @ pitch_class_matrix(bars.shape[-1], lowest_pitch)) > 0

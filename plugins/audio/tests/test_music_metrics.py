@@ -35,6 +35,21 @@ def test_each_metric_on_a_hand_made_roll():
     assert M.in_scale(x, lowest_pitch=LOW) == pytest.approx(47 / 48)
 
 
+def test_rest_profile_tells_a_tutti_rest_from_one_voice_dropping_out():
+    x = hand_made()  # track 0: step 7 silent, bar 2 empty; track 1 sounds throughout
+    p = M.rest_profile(x)
+    assert p["silent_steps"] == pytest.approx(17 / 64)
+    assert p["tutti_rest_steps"] == 0.0
+    assert p["rest_bars_by_track"] == [1.0, 0.0] and p["empty_bars_by_track"] == [0.5, 0.0]
+    assert p["empty_in_tutti_bars"] == 0.0  # track 0 dropped out alone
+    tutti = x.clone()
+    tutti[0, 1, 16:] = False  # now both tracks rest through bar 2
+    p = M.rest_profile(tutti)
+    assert p["tutti_rest_steps"] == pytest.approx(16 / 32)
+    assert p["empty_bars_by_track"] == [0.5, 0.5] and p["empty_in_tutti_bars"] == 1.0
+    assert M.rest_profile(torch.ones(1, 2, 32, 4, dtype=torch.bool))["empty_in_tutti_bars"] == 0.0
+
+
 def _centroid(counts):
     total = sum(counts.values())
     out = [0.0] * 6
