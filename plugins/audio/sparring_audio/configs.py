@@ -79,7 +79,7 @@ class MuseGANGeneratorConfig:
     previous note, so one logit decides how long a note lasts (straight-through as well).
     ``rest_gate`` (with ``monophonic``, not with ``hold``) decides sound or rest by a gate of
     its own instead of the rest's place in the softmax: the softmax's rest option dies in
-    training (its probability falls to about 1e-9 and its gradient with it), the gate's
+    training (its probability falls to 1e-9-1e-7, its gradient with it), the gate's
     gradient does not (its slope is read with the logit clamped to [-4, 4]).
     """
 

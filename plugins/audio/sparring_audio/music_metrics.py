@@ -68,7 +68,7 @@ def rest_profile(x, steps_per_bar: int = 16) -> dict:
     """Where the voices rest: the share of silent (sample, track, step) cells, of steps where
     every track rests at once (``tutti``), rest and empty bars per track, and the share of
     empty cells that lie in bars where every track is empty. The chorales rest mostly all
-    together (a tutti rest after a phrase's fermata); a G can match ``empty_bars`` with one
+    together (a tutti rest); a G can match ``empty_bars`` with one
     voice dropping out instead, which this tells apart."""
     silent = ~binarize(x).any(dim=-1)                                     # (N, T, steps)
     n, t, steps = silent.shape
