@@ -49,6 +49,10 @@ def main(argv=None) -> int:
         except SparringError as err:
             print(f"music_rests: {err}", file=sys.stderr)
             return 2
+        if trainer.config.modality != "music" or not hasattr(trainer.dataset, "segments"):
+            print(f"music_rests: '{run}' is a {trainer.config.modality} run, not a music run on piano rolls",
+                  file=sys.stderr)
+            return 2
         spb = getattr(trainer.dataset, "steps_per_bar", 16)
         if not data_done:
             segments = trainer.dataset.segments.bool()

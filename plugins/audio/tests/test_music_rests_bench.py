@@ -33,3 +33,15 @@ def test_a_folder_that_is_not_a_run_is_one_line(tmp_path, capsys):
     main = runpy.run_path(str(SCRIPT))["main"]
     assert main([str(tmp_path)]) == 2
     assert f"'{tmp_path}' is not a run folder" in capsys.readouterr().err
+
+
+def test_a_run_of_another_modality_is_one_line(tmp_path, capsys):
+    out = tmp_path / "toy"
+    raw = {"modality": "toy", "out": str(out), "trainer": {"steps": 1, "batch_size": 8, "progress": False},
+           "generator": {"name": "mlp", "hidden": 8, "layers": 2},
+           "discriminator": {"name": "mlp", "hidden": 8, "layers": 2}, "dataset": {"name": "ring", "size": 64}}
+    registry = load_registry()
+    Trainer(resolve(raw, registry), registry).train()
+    main = runpy.run_path(str(SCRIPT))["main"]
+    assert main([str(out)]) == 2
+    assert f"'{out}' is a toy run, not a music run on piano rolls" in capsys.readouterr().err
