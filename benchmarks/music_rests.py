@@ -5,7 +5,7 @@ voice at once), rest and empty bars per voice.
 
 RUN_DIR is a music run folder (``sparring train music`` or ``benchmarks/audio.py --only
 music``'s ``OUT/music``); its latest checkpoint's (EMA) generator is sampled with --seed.
-The chorales rest mostly all together, after a phrase's fermata; a generator can match the
+The chorales rest mostly all together (tutti rests); a generator can match the
 benchmark's empty-bar rate with one voice dropping out instead, and this table shows which.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     from sparring_audio.music_metrics import rest_profile
 
     registry = load_registry()
-    lines, data_done = [], False
+    lines = []
     for run in args.runs:
         try:
             trainer = _load_run(run, registry)
@@ -54,11 +54,10 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         spb = getattr(trainer.dataset, "steps_per_bar", 16)
-        if not data_done:
+        if not lines:  # the data row, from the first run's dataset
             segments = trainer.dataset.segments.bool()
             lines = header(segments.shape[1]) + [row(f"training data ({len(segments)} segments)",
                                                      rest_profile(segments, spb))]
-            data_done = True
         generated = trainer.real_to_d(trainer.sample(args.samples, seed=args.seed))
         lines.append(row(f"{run} (step {trainer.step}, {args.samples} phrases)", rest_profile(generated, spb)))
     print("\n".join(lines))

@@ -59,9 +59,13 @@ def empty_bars(x, steps_per_bar: int = 16) -> float:
     return float(empty_bar_cells(x, steps_per_bar).float().mean())
 
 
+def _silent_steps(x, steps_per_bar: int) -> torch.Tensor:
+    """(N, tracks, bars, steps_per_bar) bool: the steps where a track sounds no pitch."""
+    return ~_bars(binarize(x), steps_per_bar).any(dim=4)
+
+
 def rest_bars(x, steps_per_bar: int = 16) -> float:
-    silent_steps = ~_bars(binarize(x), steps_per_bar).any(dim=4)          # (N, T, bars, steps)
-    return float(silent_steps.any(dim=3).float().mean())
+    return float(_silent_steps(x, steps_per_bar).any(dim=3).float().mean())
 
 
 def rest_profile(x, steps_per_bar: int = 16) -> dict:
@@ -70,14 +74,12 @@ def rest_profile(x, steps_per_bar: int = 16) -> dict:
     empty cells that lie in bars where every track is empty. The chorales rest mostly all
     together (a tutti rest); a G can match ``empty_bars`` with one
     voice dropping out instead, which this tells apart."""
-    silent = ~binarize(x).any(dim=-1)                                     # (N, T, steps)
-    n, t, steps = silent.shape
-    bars = silent[:, :, :steps // steps_per_bar * steps_per_bar].reshape(n, t, -1, steps_per_bar)
+    bars = _silent_steps(x, steps_per_bar)                                # (N, T, bars, steps)
     empty = bars.all(dim=3)                                               # (N, T, bars)
     in_tutti = (empty & empty.all(dim=1, keepdim=True)).sum()
     return {
-        "silent_steps": float(silent.float().mean()),
-        "tutti_rest_steps": float(silent.all(dim=1).float().mean()),
+        "silent_steps": float(bars.float().mean()),
+        "tutti_rest_steps": float(bars.all(dim=1).float().mean()),
         "rest_bars_by_track": [float(v) for v in bars.any(dim=3).float().mean(dim=(0, 2))],
         "empty_bars_by_track": [float(v) for v in empty.float().mean(dim=(0, 2))],
         "empty_in_tutti_bars": float(in_tutti / empty.sum()) if empty.any() else 0.0,
