@@ -79,8 +79,11 @@ class MuseGANGeneratorConfig:
     previous note, so one logit decides how long a note lasts (straight-through as well).
     ``rest_gate`` (with ``monophonic``, not with ``hold``) decides sound or rest by a gate of
     its own instead of the rest's place in the softmax: the softmax's rest option dies in
-    training (its probability falls to 1e-9-1e-7, its gradient with it), the gate's
+    training (its probability falls to a median 3e-7, its gradient with it), the gate's
     gradient does not (its slope is read with the logit clamped to [-4, 4]).
+    ``tutti_gate`` (with ``rest_gate``) adds one more gate, read from all four tracks'
+    features, that rests every voice at a step at once: the chorales' rests are mostly all
+    voices together, and per-voice gates learn only one voice dropping out.
     """
 
     latent_per_part: int = 32
@@ -92,6 +95,7 @@ class MuseGANGeneratorConfig:
     note_grid: int = 1
     hold: bool = False
     rest_gate: bool = False
+    tutti_gate: bool = False
 
 
 @dataclass

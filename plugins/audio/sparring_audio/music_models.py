@@ -100,6 +100,15 @@ class MuseGANGenerator(nn.Module):
         if self.rest_gate and (not self.monophonic or cfg.hold):
             raise ConfigError("generator.rest_gate needs generator.monophonic = true and generator.hold = false "
                               "(it gates a voice's one pitch; a held note has no gate)")
+        # One more gate for all voices at once, read from every track's features: the chorales
+        # rest together (a tutti rest), and per-voice gates alone learn only one voice dropping out.
+        if cfg.tutti_gate and not self.rest_gate:
+            raise ConfigError("generator.tutti_gate needs generator.rest_gate = true "
+                              "(it shuts every voice's gate at once)")
+        self.tutti = nn.Conv2d(g, 1, (1, self.pitches)) if cfg.tutti_gate else None
+        if self.tutti is not None:  # start open everywhere (rest logit -2): at random init it
+            nn.init.zeros_(self.tutti.weight)  # silenced 14-79 % of the steps in all voices
+            nn.init.constant_(self.tutti.bias, -2.0)
 
     def split_latent(self, z):
         """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
@@ -141,14 +150,18 @@ class MuseGANGenerator(nn.Module):
         heads = [self.private[3](features), self.rest(features)]
         if self.hold is not None:
             heads.append(self.hold(features))
+        tutti = None
+        if self.tutti is not None:  # (B*bars, 1, spb, 1) -> (B, cells)
+            tutti = self.tutti(features).reshape(b, self.bars * self.steps_per_bar).float()
         logits = torch.cat(heads, dim=-1)
         logits = self._tracks_first(logits.reshape(b, self.bars, self.tracks, self.steps_per_bar, -1), b)
         k = self.note_grid
         if k > 1:  # one choice per k steps, from the group's mean logits
             logits = logits.reshape(b, self.tracks, -1, k, logits.shape[-1]).mean(3)
+            tutti = None if tutti is None else tutti.reshape(b, -1, k).mean(2)
         dtype, logits = logits.dtype, logits.float()
         if self.rest_gate:
-            choice = _gated_pitch(logits[..., :self.pitches], logits[..., self.pitches])
+            choice = _gated_pitch(logits[..., :self.pitches], logits[..., self.pitches], tutti)
             if k > 1:
                 choice = choice.repeat_interleave(k, dim=2)
             return (2 * choice - 1).to(dtype)
@@ -164,20 +177,29 @@ class MuseGANGenerator(nn.Module):
         return (2 * choice[..., :self.pitches] - 1).to(dtype)
 
 
-def _gated_pitch(pitch_logits, rest_logit, slope_bound: float = 4.0):
+def _gated_pitch(pitch_logits, rest_logit, tutti_rest_logit=None, slope_bound: float = 4.0):
     """One-hot pitch times a sound/rest gate: (B, tracks, cells, P) forward exactly 0/1.
 
-    Backward: the pitch softmax's gradient, and the gate's sigmoid slope read at the logit
-    clamped to [-slope_bound, slope_bound] (the clamp passes gradient straight through), so a
-    gate that never opens still learns: the slope stays >= 0.018 at the default bound."""
+    ``rest_logit`` is (B, tracks, cells); ``tutti_rest_logit`` (B, cells), if given, is a
+    second gate every voice sounds through, so one decision rests them all. Backward: the
+    pitch softmax's gradient, and each gate's straight-through slope (``_sound_gate``)."""
     soft = pitch_logits.softmax(-1)
     pitch = nn.functional.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
     pitch = pitch + (soft - soft.detach())
+    gate = _sound_gate(rest_logit, slope_bound)
+    if tutti_rest_logit is not None:
+        gate = gate * _sound_gate(tutti_rest_logit, slope_bound)[:, None]
+    return pitch * gate[..., None]
+
+
+def _sound_gate(rest_logit, slope_bound: float):
+    """0/1 forward (1: sound, where the rest logit is <= 0); backward the sigmoid's slope read
+    at the logit clamped to [-slope_bound, slope_bound] (the clamp passes gradient straight
+    through), so a gate that never opens still learns: the slope stays >= 0.018 at bound 4."""
     sound_logit = -rest_logit
     bounded = sound_logit + (sound_logit.clamp(-slope_bound, slope_bound) - sound_logit).detach()
     soft_gate = torch.sigmoid(bounded)
-    gate = (sound_logit > 0).to(soft.dtype) + (soft_gate - soft_gate.detach())
-    return pitch * gate[..., None]
+    return (sound_logit > 0).to(soft_gate.dtype) + (soft_gate - soft_gate.detach())
 
 
 def _no_hold_at_start(logits):

@@ -144,14 +144,16 @@ def test_per_track_latent_changes_only_that_track():
 # onset stream and minibatch std: BinaryMuseGAN's and ProGAN's extra D inputs, with R1 on the reals,
 # and G's monophonic voices on an eighth-note grid with a hold choice (or a rest gate)
 @pytest.mark.parametrize("channels_last,pack,extras", [("no", 1, ""), ("yes", 1, ""), ("no", 2, ""),
-                                                        ("no", 2, "hold"), ("no", 1, "rest_gate")])
+                                                        ("no", 2, "hold"), ("no", 1, "rest_gate"),
+                                                        ("no", 1, "tutti_gate")])
 def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, channels_last, pack, extras):
     registry = load_registry()
     raw = {"modality": "music", "out": str(tmp_path / "run"),
            "trainer": {"steps": 3, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "log_every": 1,
                        "n_critic": 1, "progress": False, "channels_last": channels_last, "pack": pack},
            "generator": {"latent_per_part": 4, "channels": 32,
-                         **({"monophonic": True, "note_grid": 2, extras: True} if extras else {})},
+                         **({"monophonic": True, "note_grid": 2, extras: True} if extras else {}),
+                         **({"rest_gate": True} if extras == "tutti_gate" else {})},
            "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras)},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     if extras:
@@ -245,3 +247,34 @@ def test_rest_gate_stays_trainable_when_every_voice_rests():
     with pytest.raises(ConfigError, match="generator.rest_gate needs"):
         MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, hold=True,
                                                 rest_gate=True), info)
+
+
+def test_tutti_gate_rests_every_voice_at_once_and_learns_from_each():
+    info = DataInfo((4, 32, 24))
+    cfg = MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2, rest_gate=True,
+                                 tutti_gate=True)
+    G = MuseGANGenerator(cfg, info)
+    z = torch.randn(8, G.latent_dim)
+    with torch.no_grad():
+        G.rest.bias.fill_(-100.0)  # every voice's own gate open
+    assert ((G(z) > 0).sum(-1) == 1).all()  # the shared gate starts open: every voice sounds
+    with torch.no_grad():
+        G.tutti.bias.fill_(100.0)
+    x = G(z)
+    assert (x == -1).all()  # the shared gate shut: all four voices rest together
+    (-x).sum().backward()  # D asking every voice for sound reaches the shared gate
+    assert G.tutti.bias.grad > 0 and G.tutti.weight.grad.abs().sum() > 0
+    from sparring_audio.music_models import _gated_pitch
+
+    pitch = torch.tensor([[[[0.0, 2.0]], [[3.0, 1.0]]]], requires_grad=True)  # (1, 2 voices, 1 cell, 2)
+    own = torch.tensor([[[-1.0], [2.0]]], requires_grad=True)  # voice 0 sounds, voice 1 rests
+    tutti = torch.tensor([[-30.0]], requires_grad=True)  # shared gate open, far past the clamp
+    out = _gated_pitch(pitch, own, tutti)
+    assert out.tolist() == [[[[0.0, 1.0]], [[0.0, 0.0]]]]
+    out[:, 0, :, 1].sum().backward()
+    slope = torch.sigmoid(torch.tensor(-4.0)) * torch.sigmoid(torch.tensor(4.0))
+    assert torch.allclose(tutti.grad, -slope.reshape(1, 1))  # voice 0's sound, through the shared gate
+    assert own.grad[0, 1, 0] == 0  # voice 1 took no part in the output asked for
+    with pytest.raises(ConfigError, match="generator.tutti_gate needs generator.rest_gate = true"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True,
+                                                tutti_gate=True), info)
