@@ -275,6 +275,12 @@ def test_tutti_gate_rests_every_voice_at_once_and_learns_from_each():
     slope = torch.sigmoid(torch.tensor(-4.0)) * torch.sigmoid(torch.tensor(4.0))
     assert torch.allclose(tutti.grad, -slope.reshape(1, 1))  # voice 0's sound, through the shared gate
     assert own.grad[0, 1, 0] == 0  # voice 1 took no part in the output asked for
+    from sparring_audio.music_models import _within_reach
+
+    x = torch.tensor([-9.0, -9.0, 0.5, 9.0, 9.0], requires_grad=True)
+    _within_reach(x).backward(torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0]))
+    # past -4 a push further down (grad > 0) is dropped, a pull back up kept; inside, all kept
+    assert x.grad.tolist() == [0.0, -1.0, 1.0, 1.0, 0.0]
     with pytest.raises(ConfigError, match="generator.tutti_gate needs generator.rest_gate = true"):
         MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True,
                                                 tutti_gate=True), info)
