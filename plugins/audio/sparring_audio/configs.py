@@ -83,7 +83,9 @@ class MuseGANGeneratorConfig:
     gradient does not (its slope is read with the logit clamped to [-4, 4]).
     ``tutti_gate`` (with ``rest_gate``) adds one more gate, read from all four tracks'
     features, that rests every voice at a step at once: the chorales' rests are mostly all
-    voices together, and per-voice gates learn only one voice dropping out.
+    voices together, and per-voice gates learn only one voice dropping out. It gets all four
+    voices' push toward sound, so its logit is kept within reach of the threshold (gradient
+    pushing it past +-4 further out is dropped).
     """
 
     latent_per_part: int = 32
@@ -107,12 +109,15 @@ class MuseGANDiscriminatorConfig:
     or off at each step, per track), so note lengths and repeated notes are seen directly.
     ``minibatch_std``: the phrase features' standard deviation over the batch, averaged to
     one number, is appended before the head (ProGAN/StyleGAN), so D can see a batch of
-    near-identical phrases."""
+    near-identical phrases. ``voices_stream``: per step, the share of voices sounding and
+    whether none does (a rest of all voices at once), so D sees the chorales' tutti rests
+    directly."""
 
     channels: int = 64
     steps_per_bar: int = 16
     onset_stream: bool = False
     minibatch_std: bool = False
+    voices_stream: bool = False
 
 
 # --- audio: waveforms and spectrograms ------------------------------------------------

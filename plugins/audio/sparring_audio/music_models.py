@@ -271,8 +271,15 @@ class MuseGANDiscriminator(nn.Module):
         # starts or ends by a rest, 2 one note to another), over each beat.
         self.onsets = nn.Sequential(nn.Conv2d(g, g * w, (beat, 1), (beat, 1), groups=g), act) \
             if cfg.onset_stream else None
+        # Per step and phrase (packed phrases apart): the share of voices sounding and whether
+        # none does, over each beat. A critic without it scored the chorales higher with their
+        # tutti rests filled in, so G's shared rest gate was only ever asked for sound.
+        self.tracks, self.pack = tracks, info.pack
+        self.voices = nn.Sequential(nn.Conv2d(2 * info.pack, info.pack * w, (beat, 1), (beat, 1),
+                                              groups=info.pack), act) if cfg.voices_stream else None
         streams = 4 if cfg.onset_stream else 3
-        self.merge = nn.Sequential(nn.Conv2d(streams * g * w, 2 * c, (1, octaves)), act,  # beats
+        voices_channels = info.pack * w if cfg.voices_stream else 0
+        self.merge = nn.Sequential(nn.Conv2d(streams * g * w + voices_channels, 2 * c, (1, octaves)), act,  # beats
                                    nn.Conv2d(2 * c, 4 * c, (4, 1), (4, 1)), act,          # bars
                                    nn.Conv2d(4 * c, 8 * c, (bars, 1)), act)               # phrase
         self.minibatch_std = bool(cfg.minibatch_std)
@@ -287,7 +294,18 @@ class MuseGANDiscriminator(nn.Module):
             change = (x[:, :, 1:] - x[:, :, :-1]).abs().sum(-1, keepdim=True) / 2  # (b, g, steps - 1, 1)
             change = torch.cat([torch.zeros_like(change[:, :, :1]), change], dim=2)
             streams.append(self.onsets(change).expand(-1, -1, -1, self.octaves))
+        if self.voices is not None:
+            streams.append(self.voices(self._voices_sounding(x)).expand(-1, -1, -1, self.octaves))
         h = self.merge(torch.cat(streams, dim=1)).flatten(1)
         if self.minibatch_std:
             h = append_minibatch_std(h)
         return self.head(h).squeeze(1)
+
+    def _voices_sounding(self, x):
+        """(b, pack * 2, steps, 1): per packed phrase and step, the share of its voices
+        sounding and 1 where none does (a tutti rest); differentiable in x."""
+        b, _, steps, _ = x.shape
+        sounding = ((x + 1) / 2).sum(-1).clamp(max=1.0).reshape(b, self.pack, self.tracks, steps)
+        share = sounding.mean(2)
+        tutti_rest = (1 - sounding).prod(2)
+        return torch.stack([share, tutti_rest], dim=2).reshape(b, 2 * self.pack, steps, 1)

@@ -99,6 +99,26 @@ def test_onset_stream_counts_note_changes():
     assert plain.onsets is None and plain.merge[0].in_channels == 3 * 4 * 4
 
 
+def test_voices_stream_sees_a_rest_of_all_voices_apart_per_packed_phrase():
+    info = DataInfo((4, 32, 24), pack=2)
+    torch.manual_seed(0)
+    D = MuseGANDiscriminator(MuseGANDiscriminatorConfig(channels=8, voices_stream=True), info)
+    assert D.merge[0].in_channels == 3 * 8 * 4 + 2 * 4  # three streams of 8 tracks, voices of 2 phrases
+    captured = []
+    D.voices.register_forward_hook(lambda m, args, out: captured.append(args[0]))
+    x = -torch.ones(1, 8, 32, 24)
+    x[:, :, :, 5] = 1.0          # every voice of both phrases sounds...
+    x[:, 0:4, 10] = -1.0         # ...but phrase 0 rests all together at step 10
+    x[:, 4, 20] = -1.0           # and phrase 1's first voice alone rests at step 20
+    x.requires_grad_(True)
+    D(x).sum().backward()
+    v = captured[0][0, :, :, 0]  # (phrase 0 share, phrase 0 tutti, phrase 1 share, phrase 1 tutti) x steps
+    assert v[0, 10] == 0 and v[1, 10] == 1 and v[1].sum() == 1
+    assert v[2, 20] == 0.75 and v[3].sum() == 0 and v[2, :20].eq(1).all()
+    assert x.grad[:, :, 10].abs().sum() > 0 and D.voices[0].weight.grad.abs().sum() > 0
+    assert MuseGANDiscriminator(TINY_D, info).voices is None
+
+
 def test_minibatch_std_sees_a_batch_of_identical_phrases():
     info = DataInfo((4, 32, 24))
     torch.manual_seed(0)
@@ -154,7 +174,8 @@ def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, cha
            "generator": {"latent_per_part": 4, "channels": 32,
                          **({"monophonic": True, "note_grid": 2, extras: True} if extras else {}),
                          **({"rest_gate": True} if extras == "tutti_gate" else {})},
-           "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras)},
+           "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras),
+                             "voices_stream": extras == "tutti_gate"},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     if extras:
         raw["trainer"].update(loss="hinge", regularizer="r1", reg_interval=1)
