@@ -272,8 +272,7 @@ class MuseGANDiscriminator(nn.Module):
         self.onsets = nn.Sequential(nn.Conv2d(g, g * w, (beat, 1), (beat, 1), groups=g), act) \
             if cfg.onset_stream else None
         # Per step and phrase (packed phrases apart): the share of voices sounding and whether
-        # none does, over each beat. A critic without it scored the chorales higher with their
-        # tutti rests filled in, so G's shared rest gate was only ever asked for sound.
+        # none does, over each beat, so a rest of all voices at once is one number to D.
         self.tracks, self.pack = tracks, info.pack
         self.voices = nn.Sequential(nn.Conv2d(2 * info.pack, info.pack * w, (beat, 1), (beat, 1),
                                               groups=info.pack), act) if cfg.voices_stream else None
