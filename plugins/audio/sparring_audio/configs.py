@@ -86,6 +86,9 @@ class MuseGANGeneratorConfig:
     voices together, and per-voice gates learn only one voice dropping out. It gets all four
     voices' push toward sound, so its logit is kept within reach of the threshold (gradient
     pushing it past +-4 further out is dropped).
+    ``open_voice_gates`` (with ``rest_gate``) starts each voice's own gate open as well (zero
+    weights, rest logit -2) and keeps its logit within reach in the same way: from a random
+    init G over-rests early on and the critic learns that a rest means fake.
     """
 
     latent_per_part: int = 32
@@ -98,6 +101,7 @@ class MuseGANGeneratorConfig:
     hold: bool = False
     rest_gate: bool = False
     tutti_gate: bool = False
+    open_voice_gates: bool = False
 
 
 @dataclass

@@ -173,7 +173,7 @@ def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, cha
                        "n_critic": 1, "progress": False, "channels_last": channels_last, "pack": pack},
            "generator": {"latent_per_part": 4, "channels": 32,
                          **({"monophonic": True, "note_grid": 2, extras: True} if extras else {}),
-                         **({"rest_gate": True} if extras == "tutti_gate" else {})},
+                         **({"rest_gate": True, "open_voice_gates": True} if extras == "tutti_gate" else {})},
            "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras),
                              "voices_stream": extras == "tutti_gate"},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
@@ -305,3 +305,29 @@ def test_tutti_gate_rests_every_voice_at_once_and_learns_from_each():
     with pytest.raises(ConfigError, match="generator.tutti_gate needs generator.rest_gate = true"):
         MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True,
                                                 tutti_gate=True), info)
+
+
+def test_open_voice_gates_sound_everywhere_at_first_and_stay_within_reach():
+    info = DataInfo((4, 32, 24))
+    cfg = MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2, rest_gate=True)
+    z = torch.randn(64, MuseGANGenerator(cfg, info).latent_dim)
+    torch.manual_seed(0)
+    x = MuseGANGenerator(cfg, info)(z)
+    assert ((x > 0).sum(-1) == 0).float().mean() > 0.05  # a random gate rests a good share of the steps
+    torch.manual_seed(0)
+    G = MuseGANGenerator(MuseGANGeneratorConfig(**{**vars(cfg), "open_voice_gates": True}), info)
+    x = G(z)
+    assert ((x > 0).sum(-1) == 1).all()  # every voice sounds at every step
+    (-x).sum().backward()  # D asking for sound: the gate reads nothing yet, but learns to
+    assert (G.rest.bias.grad > 0).all() and G.rest.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        G.rest.bias.fill_(-9.0)  # open far past the bound: a further push toward sound is dropped
+    G.zero_grad()
+    (-G(z)).sum().backward()
+    assert (G.rest.bias.grad == 0).all() and G.rest.weight.grad.abs().sum() == 0
+    G.zero_grad()
+    G(z).sum().backward()  # ... and a pull back toward rest is kept
+    assert (G.rest.bias.grad < 0).all()
+    with pytest.raises(ConfigError, match="generator.open_voice_gates needs generator.rest_gate = true"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True,
+                                                open_voice_gates=True), info)
