@@ -115,13 +115,16 @@ class MuseGANDiscriminatorConfig:
     one number, is appended before the head (ProGAN/StyleGAN), so D can see a batch of
     near-identical phrases. ``voices_stream``: per step, the share of voices sounding and
     whether none does (a rest of all voices at once), so D sees the chorales' tutti rests
-    directly."""
+    directly. ``batch_rests``: the batch's mean share of voices sounding and share of steps
+    where none does, appended before the head (a batch statistic, like ``minibatch_std``): a
+    tutti rest is in one chorale phrase of seven, rare in a phrase, plain in a batch."""
 
     channels: int = 64
     steps_per_bar: int = 16
     onset_stream: bool = False
     minibatch_std: bool = False
     voices_stream: bool = False
+    batch_rests: bool = False
 
 
 # --- audio: waveforms and spectrograms ------------------------------------------------

@@ -299,7 +299,11 @@ class MuseGANDiscriminator(nn.Module):
                                    nn.Conv2d(2 * c, 4 * c, (4, 1), (4, 1)), act,          # bars
                                    nn.Conv2d(4 * c, 8 * c, (bars, 1)), act)               # phrase
         self.minibatch_std = bool(cfg.minibatch_std)
-        self.head = nn.Linear(8 * c + self.minibatch_std, 1)
+        # The batch's share of voices sounding and of tutti-rest steps: one phrase in seven of
+        # the chorales has a tutti rest, too rare for a per-phrase score to miss, while a
+        # batch of 32 phrases without any is plain to see.
+        self.batch_rests = bool(cfg.batch_rests)
+        self.head = nn.Linear(8 * c + self.minibatch_std + 2 * self.batch_rests, 1)
 
     def forward(self, x, y=None):
         b, g, steps, pitches = x.shape
@@ -315,6 +319,9 @@ class MuseGANDiscriminator(nn.Module):
         h = self.merge(torch.cat(streams, dim=1)).flatten(1)
         if self.minibatch_std:
             h = append_minibatch_std(h)
+        if self.batch_rests:
+            rests = self._voices_sounding(x).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
+            h = torch.cat([h, rests.to(h.dtype).expand(b, 2)], dim=1)
         return self.head(h).squeeze(1)
 
     def _voices_sounding(self, x):

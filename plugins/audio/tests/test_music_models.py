@@ -119,6 +119,29 @@ def test_voices_stream_sees_a_rest_of_all_voices_apart_per_packed_phrase():
     assert MuseGANDiscriminator(TINY_D, info).voices is None
 
 
+def test_batch_rests_reads_the_batch_share_of_sound_and_of_tutti_rests():
+    info = DataInfo((4, 32, 24), pack=2)
+    torch.manual_seed(0)
+    D = MuseGANDiscriminator(MuseGANDiscriminatorConfig(channels=8, batch_rests=True), info)
+    assert D.head.in_features == 8 * 8 + 2
+    x = -torch.ones(3, 8, 32, 24)
+    x[:, :, :, 7] = 1.0                  # every voice of every phrase sounds...
+    x[0, 0:4, 0:8] = -1.0                # ...but group 0's first phrase rests all together for 8 steps
+    x[1, 4:8, 8:32] = -1.0               # and group 1's second phrase, for its last 24 steps...
+    x[1, 4, 8:32, 3] = 1.0               # ...all but its first voice
+    with torch.no_grad():
+        D.head.weight.zero_()
+        D.head.weight[0, -2:] = torch.tensor([1.0, 10.0])  # the head reads only the batch's rests
+        D.head.bias.zero_()
+    sounding = (6 * 32 - 8 - 24 * 0.75) / (6 * 32)
+    tutti = 8 / (6 * 32)
+    assert torch.allclose(D(x), torch.full((3,), sounding + 10 * tutti))  # one number per batch
+    x.requires_grad_(True)
+    D(x).sum().backward()
+    assert x.grad.abs().sum() > 0  # G can move the batch's share of sound
+    assert MuseGANDiscriminator(TINY_D, info).head.in_features == 8 * 8
+
+
 def test_minibatch_std_sees_a_batch_of_identical_phrases():
     info = DataInfo((4, 32, 24))
     torch.manual_seed(0)
@@ -175,7 +198,7 @@ def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, cha
                          **({"monophonic": True, "note_grid": 2, extras: True} if extras else {}),
                          **({"rest_gate": True, "open_voice_gates": True} if extras == "tutti_gate" else {})},
            "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras),
-                             "voices_stream": extras == "tutti_gate"},
+                             "voices_stream": extras == "tutti_gate", "batch_rests": extras == "tutti_gate"},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     if extras:
         raw["trainer"].update(loss="hinge", regularizer="r1", reg_interval=1)
