@@ -72,7 +72,9 @@ def critic_lines(trainer, generated) -> list[str]:
 
 
 def gate_lines(trainer, samples: int, seed: int) -> list[str]:
-    """Quantiles of the rest logits of the sampling G's per-voice and shared rest gates."""
+    """Quantiles of the rest logits of the sampling G's per-voice and shared rest gates, per
+    note-grid cell: the mean of each cell's per-step logits, which is what the gate decides on
+    (per step they can swing either side of 0 within one cell)."""
     import torch
 
     G = trainer.sampler
@@ -88,7 +90,8 @@ def gate_lines(trainer, samples: int, seed: int) -> list[str]:
             hook.remove()
     lines = []
     for name, outs in seen.items():
-        logits = torch.cat([o.detach().float().flatten() for o in outs])
+        k = G.note_grid  # (B * bars, gates, steps_per_bar, 1) -> one logit per grid cell
+        logits = torch.cat([o.detach().float().reshape(*o.shape[:2], -1, k).mean(-1).flatten() for o in outs])
         q = torch.quantile(logits[:1_000_000], torch.tensor([0.01, 0.5, 0.99]))
         lines.append(f"gates, {name}: rest logit 1st / 50th / 99th percentile {q[0]:.2f} / {q[1]:.2f} / "
                      f"{q[2]:.2f}; above 0 (rest) in {(logits > 0).float().mean():.4f} of them")

@@ -71,7 +71,7 @@ def test_critic_and_gate_lines(tmp_path, two_chorales, capsys):
            "trainer": {"steps": 2, "batch_size": 4, "n_samples": 2, "eval_samples": 8, "n_critic": 1,
                        "progress": False, "pack": 2},
            "generator": {"latent_per_part": 4, "channels": 32, "monophonic": True, "rest_gate": True,
-                         "tutti_gate": True},
+                         "tutti_gate": True, "note_grid": 2},
            "discriminator": {"channels": 8, "voices_stream": True},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     Trainer(resolve(raw, registry), registry).train()
@@ -84,10 +84,19 @@ def test_critic_and_gate_lines(tmp_path, two_chorales, capsys):
     assert voices.startswith("  gates, voices: rest logit 1st / 50th / 99th percentile ")
     # the shared gate starts open (rest logit -2) and two steps move it little
     assert shared.startswith("  gates, shared: ") and shared.endswith("above 0 (rest) in 0.0000 of them")
-    # D's view of tutti rests: phrases with one, scored as they are and filled
+    # so a voice rests exactly where its own gate says so, and the line counts those decisions
     from sparring.cli import _load_run
 
     trainer = _load_run(str(out), registry)
+    x = trainer.sample(6, seed=1)  # the script's default seed
+    silent = (x <= 0).all(-1).float().mean().item()  # per (voice, step); a grid cell's two steps agree
+    assert voices.endswith(f"above 0 (rest) in {silent:.4f} of them") and 0 < silent < 1
+    # per-step logits swinging +-10 within each grid cell change no decision, nor the line
+    swing = torch.tensor([10.0, -10.0]).repeat(8).reshape(1, 1, 16, 1)
+    trainer.sampler.rest.register_forward_hook(lambda module, args, out: out + swing)
+    assert torch.equal(trainer.sample(6, seed=1), x)
+    assert script["gate_lines"](trainer, 6, 1)[0] == voices.strip()
+    # D's view of tutti rests: phrases with one, scored as they are and filled
     segments = trainer.dataset.segments.clone()
     segments[:4, :, 8:12] = 0  # four phrases rest all together for a beat
     trainer.dataset.segments = segments
