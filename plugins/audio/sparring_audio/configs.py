@@ -116,7 +116,7 @@ class MuseGANDiscriminatorConfig:
     near-identical phrases. ``voices_stream``: per step, the share of voices sounding and
     whether none does (a rest of all voices at once), so D sees the chorales' tutti rests
     directly. ``batch_rests``: the batch's mean share of voices sounding and share of steps
-    where none does, appended before the head (a batch statistic, like ``minibatch_std``): a
+    where none does, in percent, appended before the head (a batch statistic, like ``minibatch_std``): a
     tutti rest is in one chorale phrase of seven, rare in a phrase, plain in a batch."""
 
     channels: int = 64

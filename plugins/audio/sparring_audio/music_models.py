@@ -319,8 +319,8 @@ class MuseGANDiscriminator(nn.Module):
         h = self.merge(torch.cat(streams, dim=1)).flatten(1)
         if self.minibatch_std:
             h = append_minibatch_std(h)
-        if self.batch_rests:
-            rests = self._voices_sounding(x).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
+        if self.batch_rests:  # in percent: as shares (0.98, 0.017) the head barely read them
+            rests = 100 * self._voices_sounding(x).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
             h = torch.cat([h, rests.to(h.dtype).expand(b, 2)], dim=1)
         return self.head(h).squeeze(1)
 

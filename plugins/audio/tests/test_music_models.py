@@ -133,8 +133,8 @@ def test_batch_rests_reads_the_batch_share_of_sound_and_of_tutti_rests():
         D.head.weight.zero_()
         D.head.weight[0, -2:] = torch.tensor([1.0, 10.0])  # the head reads only the batch's rests
         D.head.bias.zero_()
-    sounding = (6 * 32 - 8 - 24 * 0.75) / (6 * 32)
-    tutti = 8 / (6 * 32)
+    sounding = 100 * (6 * 32 - 8 - 24 * 0.75) / (6 * 32)  # in percent
+    tutti = 100 * 8 / (6 * 32)
     assert torch.allclose(D(x), torch.full((3,), sounding + 10 * tutti))  # one number per batch
     x.requires_grad_(True)
     D(x).sum().backward()
