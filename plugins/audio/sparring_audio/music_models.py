@@ -108,8 +108,9 @@ class MuseGANGenerator(nn.Module):
         self.tutti = nn.Conv2d(g, 1, (1, self.pitches)) if cfg.tutti_gate else None
         if self.tutti is not None:  # start open everywhere (rest logit -2): with a random init,
             _start_open(self.tutti)  # 14-79 % of the steps had every voice silent (6 draws)
-        # Each voice's own gate started open too: with a random init G rests in 8-11 % of the
-        # steps by step 400 (the chorales: 1.8 %), and the critic learns that a rest means fake.
+        # Each voice's own gate may start open too (a random one rests 38 % of the voice-steps
+        # at step 0). Tried against G over-resting early on, which teaches the critic that a
+        # rest means fake; measured, G still over-rests by step 400 (docs/benchmarks.md).
         if cfg.open_voice_gates and not self.rest_gate:
             raise ConfigError("generator.open_voice_gates needs generator.rest_gate = true "
                               "(it starts each voice's rest gate open)")
@@ -300,8 +301,8 @@ class MuseGANDiscriminator(nn.Module):
                                    nn.Conv2d(4 * c, 8 * c, (bars, 1)), act)               # phrase
         self.minibatch_std = bool(cfg.minibatch_std)
         # The batch's share of voices sounding and of tutti-rest steps: one phrase in seven of
-        # the chorales has a tutti rest, too rare for a per-phrase score to miss, while a
-        # batch of 32 phrases without any is plain to see.
+        # the chorales has a tutti rest, so a phrase without one looks real, while a batch of
+        # 32 phrases without any does not.
         self.batch_rests = bool(cfg.batch_rests)
         self.head = nn.Linear(8 * c + self.minibatch_std + 2 * self.batch_rests, 1)
 
