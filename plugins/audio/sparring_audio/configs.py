@@ -118,7 +118,8 @@ class MuseGANDiscriminatorConfig:
     whether none does (a rest of all voices at once), so D sees the chorales' tutti rests
     directly. ``batch_rests``: the batch's mean share of voices sounding and share of steps
     where none does, in percent, appended before the head (a batch statistic, like ``minibatch_std``): a
-    tutti rest is in one chorale phrase of seven, rare in a phrase, plain in a batch."""
+    tutti rest is in one chorale phrase of seven, rare in a phrase, plain in a batch. Measured,
+    D's head gives them little weight and G's rests still die."""
 
     channels: int = 64
     steps_per_bar: int = 16
