@@ -10,6 +10,7 @@ from torch import nn
 
 from sparring.errors import ConfigError
 from sparring.layers import append_minibatch_std
+from sparring.outputs import DiscriminatorOutput
 from sparring.specs import DataInfo
 
 
@@ -305,6 +306,9 @@ class MuseGANDiscriminator(nn.Module):
         # 32 phrases without any does not.
         self.batch_rests = bool(cfg.batch_rests)
         self.head = nn.Linear(8 * c + self.minibatch_std + 2 * self.batch_rests, 1)
+        # The same shares as features for G's feature matching: a target rate of rests that
+        # does not wait for the critic to ask for them (it learns late that rests are real).
+        self.rest_features = bool(cfg.rest_features)
 
     def forward(self, x, y=None):
         b, g, steps, pitches = x.shape
@@ -323,13 +327,32 @@ class MuseGANDiscriminator(nn.Module):
         if self.batch_rests:  # in percent: as shares (0.98, 0.017) the head barely read them
             rests = 100 * self._voices_sounding(x).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
             h = torch.cat([h, rests.to(h.dtype).expand(b, 2)], dim=1)
-        return self.head(h).squeeze(1)
+        logits = self.head(h).squeeze(1)
+        if self.rest_features:
+            return DiscriminatorOutput(logits, [self._batch_rest_rates(x).to(logits.dtype).expand(b, 2)])
+        return logits
+
+    def _batch_rest_rates(self, x):
+        """(2,): the batch's share of voice-steps sounding and of steps where no voice does,
+        in percent. The tutti share is one minus the loudest voice, not a product of the voices'
+        silences: a product's gradient reaches a voice only where the other three already rest."""
+        sounding = self._voices_present(x).float()
+        return 100 * torch.stack([sounding.mean(), 1 - sounding.amax(1).mean()])
 
     def _voices_sounding(self, x):
         """(b, pack * 2, steps, 1): per packed phrase and step, the share of its voices
         sounding and 1 where none does (a tutti rest); differentiable in x."""
         b, _, steps, _ = x.shape
-        sounding = ((x + 1) / 2).sum(-1).clamp(max=1.0).reshape(b, self.pack, self.tracks, steps)
+        sounding = self._voices_present(x).reshape(b, self.pack, self.tracks, steps)
         share = sounding.mean(2)
         tutti_rest = (1 - sounding).prod(2)
         return torch.stack([share, tutti_rest], dim=2).reshape(b, 2 * self.pack, steps, 1)
+
+    def _voices_present(self, x):
+        """(b * pack, tracks, steps): 1 where a voice sounds, 0 where it rests. Capped at 1 in
+        the forward pass only: a clamp passes no gradient at exactly 1, which is every step a
+        monophonic voice sounds, so the critic could not tell G where to rest."""
+        b, _, steps, _ = x.shape
+        notes = ((x + 1) / 2).sum(-1)
+        sounding = notes - (notes - 1).clamp(min=0).detach()
+        return sounding.reshape(b * self.pack, self.tracks, steps)

@@ -6,6 +6,7 @@ import torch
 
 from sparring.config import resolve
 from sparring.errors import ConfigError
+from sparring.losses import feature_matching_loss
 from sparring.registry import load_registry
 from sparring.specs import DataInfo
 from sparring.train import Trainer
@@ -138,8 +139,47 @@ def test_batch_rests_reads_the_batch_share_of_sound_and_of_tutti_rests():
     assert torch.allclose(D(x), torch.full((3,), sounding + 10 * tutti))  # one number per batch
     x.requires_grad_(True)
     D(x).sum().backward()
-    assert x.grad.abs().sum() > 0  # G can move the batch's share of sound
+    assert x.grad.abs().sum() > 0  # G can move the batch's share of sound...
+    assert (x.grad[2, :, 0, 7] != 0).all()  # ...from the steps where its voices sound, too
     assert MuseGANDiscriminator(TINY_D, info).head.in_features == 8 * 8
+
+
+def test_rest_features_give_the_batch_rates_of_rests_with_gradient_to_every_gate():
+    info = DataInfo((4, 32, 24), pack=2)
+    torch.manual_seed(0)
+    D = MuseGANDiscriminator(MuseGANDiscriminatorConfig(channels=8, rest_features=True), info)
+    x = -torch.ones(3, 8, 32, 24)
+    x[:, :, :, 7] = 1.0                  # every voice of every phrase sounds...
+    x[0, 0:4, 0:8] = -1.0                # ...but group 0's first phrase rests all together for 8 steps
+    x[1, 4:8, 8:32] = -1.0               # and group 1's second phrase, for its last 24 steps...
+    x[1, 4, 8:32, 3] = 1.0               # ...all but its first voice
+    x.requires_grad_(True)
+    out = D(x)
+    assert out.logits.shape == (3,)
+    (rates,) = out.features
+    sounding = 100 * (6 * 32 - 8 - 24 * 0.75) / (6 * 32)
+    tutti = 100 * 8 / (6 * 32)
+    assert torch.allclose(rates, torch.tensor([[sounding, tutti]] * 3))
+    # one minus the loudest voice: where all four sound, every voice still gets the pull to rest
+    rates[0, 1].backward()
+    assert (x.grad[2, :, 0, 7] < 0).all()
+    assert not isinstance(MuseGANDiscriminator(TINY_D, info)(x.detach()), tuple)
+
+
+def test_matching_the_rest_features_opens_the_tutti_gate_toward_the_real_rate():
+    info = DataInfo((4, 32, 24))
+    torch.manual_seed(0)
+    G = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2,
+                                                rest_gate=True, tutti_gate=True, open_voice_gates=True), info)
+    D = MuseGANDiscriminator(MuseGANDiscriminatorConfig(channels=8, rest_features=True), info)
+    real = -torch.ones(4, 4, 32, 24)
+    real[:, :, :, 5] = 1.0
+    real[:, :, 28:] = -1.0               # real phrases end on a tutti rest; G's open gates sound everywhere
+    fake = G(torch.randn(4, G.latent_dim))
+    (fake_rates,), (real_rates,) = D(fake).features, D(real).features
+    assert fake_rates[0, 1] == 0 and real_rates[0, 1] == 100 * 4 / 32
+    feature_matching_loss([real_rates], [fake_rates]).backward()
+    assert G.tutti.bias.grad.item() < 0  # descending it raises the tutti rest logit
 
 
 def test_minibatch_std_sees_a_batch_of_identical_phrases():
@@ -198,10 +238,13 @@ def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, cha
                          **({"monophonic": True, "note_grid": 2, extras: True} if extras else {}),
                          **({"rest_gate": True, "open_voice_gates": True} if extras == "tutti_gate" else {})},
            "discriminator": {"channels": 8, "onset_stream": bool(extras), "minibatch_std": bool(extras),
-                             "voices_stream": extras == "tutti_gate", "batch_rests": extras == "tutti_gate"},
+                             "voices_stream": extras == "tutti_gate", "batch_rests": extras == "tutti_gate",
+                             "rest_features": extras == "tutti_gate"},
            "dataset": {"max_chorales": 2, "transpose": 1, "workers": 1}}
     if extras:
         raw["trainer"].update(loss="hinge", regularizer="r1", reg_interval=1)
+    if extras == "tutti_gate":
+        raw["trainer"].update(feature_matching=1.0)  # on the rest features
     trainer = Trainer(resolve(raw, registry), registry)
     assert trainer.config.trainer.regularizer == ("r1" if extras else "gp")  # gp: added for the Wasserstein loss
     metrics = trainer.train()
@@ -213,6 +256,8 @@ def test_a_few_training_steps_write_midi_and_metrics(tmp_path, two_chorales, cha
     assert roll.shape[0] == 4
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["d_loss"]) for r in records if "d_loss" in r)
+    if extras == "tutti_gate":
+        assert all(np.isfinite(r["feature_matching"]) for r in records if "d_loss" in r)
 
 
 def test_writers_binarise_at_zero(tmp_path):
