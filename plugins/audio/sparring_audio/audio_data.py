@@ -111,7 +111,7 @@ def build_chorale_audio(cfg) -> AudioClips:
             raise DataError("no chorale rendered to a full clip")
         clips = np.round(np.stack(out) * 32767).astype(np.int16)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.npz")  # two runs may build it at once
         np.savez_compressed(tmp, clips=clips)
         tmp.replace(path)
     waves = torch.from_numpy(clips.astype(np.float32) / 32767.0).unsqueeze(1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
 
 import torch
@@ -165,7 +166,7 @@ def load_classifier(cfg: DigitClassifierConfig | None = None, path=None) -> tupl
     if model is None:
         model, acc = _train(cfg, log_mel(clips.unsqueeze(1)), torch.from_numpy(labels).long())
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.name + ".tmp")
+        tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")  # two runs may train it at once
         torch.save({"state_dict": model.state_dict(), "test_accuracy": acc}, tmp)
         tmp.replace(cache)
     _LOADED[key] = (model, acc)

@@ -206,7 +206,7 @@ def _convert_one(args) -> tuple[str, str | None]:
         reason = f"{type(exc).__name__}: {exc}"
         (folder / (_cache_name(name) + ".skip")).write_text(reason, encoding="utf-8")
         return name, reason
-    tmp = folder / (_cache_name(name) + ".tmp.npz")
+    tmp = folder / f"{_cache_name(name)}.tmp{os.getpid()}.npz"  # two runs may convert at once
     np.savez_compressed(tmp, roll=np.packbits(roll, axis=-1), steps=roll.shape[1])
     tmp.replace(folder / (_cache_name(name) + ".npz"))
     return name, None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def build(path: Path | None = None, accents=ACCENTS, variants=VARIANTS, speeds=S
                 clips[i, offset:offset + len(wave)] = np.round(wave * 32767).astype(np.int16)
     labels = np.array([c[0] for c in combos], np.int64)
     settings = np.array([f"{a}+{v} s{s} p{p}" for _, a, v, s, p in combos])
-    tmp = path.with_name(path.name + ".tmp.npz")
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.npz")  # two builds may run at once
     np.savez_compressed(tmp, clips=clips, labels=labels, settings=settings, sample_rate=SAMPLE_RATE)
     tmp.replace(path)
     return path
