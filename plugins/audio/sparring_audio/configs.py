@@ -119,10 +119,10 @@ class MuseGANDiscriminatorConfig:
     directly. ``batch_rests``: the batch's mean share of voices sounding and share of steps
     where none does, in percent, appended before the head (a batch statistic, like ``minibatch_std``): a
     tutti rest is in one chorale phrase of seven, rare in a phrase, plain in a batch. Measured,
-    D's head gives them little weight and G's rests still die. ``rest_features``: the same two
-    batch shares (the tutti one read as one minus the loudest voice, so its gradient reaches
-    every gate) returned as D's features, for ``trainer.feature_matching`` to pull G's batch
-    toward the real batch's rates of rests."""
+    D's head gives them little weight and G's rests still die. ``rest_features``: the batch's share
+    of tutti-rest steps (read as one minus the loudest voice, so its gradient reaches every
+    gate) returned as D's feature, for ``trainer.feature_matching`` to pull G's batch toward
+    the real batch's rate of tutti rests."""
 
     channels: int = 64
     steps_per_bar: int = 16

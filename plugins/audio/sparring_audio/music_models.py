@@ -306,8 +306,9 @@ class MuseGANDiscriminator(nn.Module):
         # 32 phrases without any does not.
         self.batch_rests = bool(cfg.batch_rests)
         self.head = nn.Linear(8 * c + self.minibatch_std + 2 * self.batch_rests, 1)
-        # The same shares as features for G's feature matching: a target rate of rests that
-        # does not wait for the critic to ask for them (it learns late that rests are real).
+        # The batch's share of tutti rests as a feature for G's feature matching: a target rate
+        # of rests that does not wait for the critic to ask for them (it learns late that
+        # rests are real).
         self.rest_features = bool(cfg.rest_features)
 
     def forward(self, x, y=None):
@@ -329,15 +330,16 @@ class MuseGANDiscriminator(nn.Module):
             h = torch.cat([h, rests.to(h.dtype).expand(b, 2)], dim=1)
         logits = self.head(h).squeeze(1)
         if self.rest_features:
-            return DiscriminatorOutput(logits, [self._batch_rest_rates(x).to(logits.dtype).expand(b, 2)])
+            return DiscriminatorOutput(logits, [self._batch_tutti_rate(x).to(logits.dtype).expand(b, 1)])
         return logits
 
-    def _batch_rest_rates(self, x):
-        """(2,): the batch's share of voice-steps sounding and of steps where no voice does,
-        in percent. The tutti share is one minus the loudest voice, not a product of the voices'
-        silences: a product's gradient reaches a voice only where the other three already rest."""
-        sounding = self._voices_present(x).float()
-        return 100 * torch.stack([sounding.mean(), 1 - sounding.amax(1).mean()])
+    def _batch_tutti_rate(self, x):
+        """(1,): the batch's share of steps where no voice sounds, in percent. Read as one minus
+        the loudest voice, not a product of the voices' silences: a product's gradient reaches a
+        voice only where the other three already rest. The share of voices sounding is left
+        out: where all four sound its pull falls on the gates exactly as the tutti share's
+        does, so when G rests one voice too often it cancelled the pull toward tutti rests."""
+        return 100 * (1 - self._voices_present(x).float().amax(1).mean()).reshape(1)
 
     def _voices_sounding(self, x):
         """(b, pack * 2, steps, 1): per packed phrase and step, the share of its voices
