@@ -122,7 +122,8 @@ class MuseGANDiscriminatorConfig:
     D's head gives them little weight and G's rests still die. ``rest_features``: the batch's share
     of tutti-rest steps (read as one minus the loudest voice, so its gradient reaches every
     gate) returned as D's feature, for ``trainer.feature_matching`` to pull G's batch toward
-    the real batch's rate of tutti rests."""
+    the real batch's rate of tutti rests. Measured, G keeps the tutti rests but each voice
+    then rests far too often on its own (docs/benchmarks.md)."""
 
     channels: int = 64
     steps_per_bar: int = 16
