@@ -320,32 +320,37 @@ class MuseGANDiscriminator(nn.Module):
             change = (x[:, :, 1:] - x[:, :, :-1]).abs().sum(-1, keepdim=True) / 2  # (b, g, steps - 1, 1)
             change = torch.cat([torch.zeros_like(change[:, :, :1]), change], dim=2)
             streams.append(self.onsets(change).expand(-1, -1, -1, self.octaves))
+        # Which voices sound, read once for the rest streams and features below.
+        present = self._voices_present(x) if self.voices is not None or self.batch_rests or self.rest_features \
+            else None
         if self.voices is not None:
-            streams.append(self.voices(self._voices_sounding(x)).expand(-1, -1, -1, self.octaves))
+            streams.append(self.voices(self._voices_sounding(present, b)).expand(-1, -1, -1, self.octaves))
         h = self.merge(torch.cat(streams, dim=1)).flatten(1)
         if self.minibatch_std:
             h = append_minibatch_std(h)
         if self.batch_rests:  # in percent: as shares (0.98, 0.017) the head barely read them
-            rests = 100 * self._voices_sounding(x).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
+            rests = 100 * self._voices_sounding(present, b).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
             h = torch.cat([h, rests.to(h.dtype).expand(b, 2)], dim=1)
         logits = self.head(h).squeeze(1)
         if self.rest_features:
-            return DiscriminatorOutput(logits, [self._batch_tutti_rate(x).to(logits.dtype).expand(b, 1)])
+            return DiscriminatorOutput(logits, [self._batch_tutti_rate(present).to(logits.dtype).expand(b, 1)])
         return logits
 
-    def _batch_tutti_rate(self, x):
-        """(1,): the batch's share of steps where no voice sounds, in percent. Read as one minus
-        the loudest voice, not a product of the voices' silences: a product's gradient reaches a
-        voice only where the other three already rest. The share of voices sounding is left
-        out: where all four sound its pull falls on the gates exactly as the tutti share's
-        does, so when G rests one voice too often it cancelled the pull toward tutti rests."""
-        return 100 * (1 - self._voices_present(x).float().amax(1).mean()).reshape(1)
+    @staticmethod
+    def _batch_tutti_rate(present):
+        """(1,): the batch's share of steps where no voice sounds, in percent, from
+        ``_voices_present``. Read as one minus the loudest voice, not a product of the voices'
+        silences: a product's gradient reaches a voice only where the other three already rest.
+        The share of voices sounding is left out: where all four sound its pull falls on the
+        gates exactly as the tutti share's does, so when G rests one voice too often it
+        cancelled the pull toward tutti rests."""
+        return 100 * (1 - present.float().amax(1).mean()).reshape(1)
 
-    def _voices_sounding(self, x):
-        """(b, pack * 2, steps, 1): per packed phrase and step, the share of its voices
-        sounding and 1 where none does (a tutti rest); differentiable in x."""
-        b, _, steps, _ = x.shape
-        sounding = self._voices_present(x).reshape(b, self.pack, self.tracks, steps)
+    def _voices_sounding(self, present, b: int):
+        """(b, pack * 2, steps, 1) from ``_voices_present``: per packed phrase and step, the
+        share of its voices sounding and 1 where none does (a tutti rest); differentiable."""
+        steps = present.shape[-1]
+        sounding = present.reshape(b, self.pack, self.tracks, steps)
         share = sounding.mean(2)
         tutti_rest = (1 - sounding).prod(2)
         return torch.stack([share, tutti_rest], dim=2).reshape(b, 2 * self.pack, steps, 1)
