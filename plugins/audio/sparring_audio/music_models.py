@@ -323,13 +323,14 @@ class MuseGANDiscriminator(nn.Module):
         # Which voices sound, read once for the rest streams and features below.
         present = self._voices_present(x) if self.voices is not None or self.batch_rests or self.rest_features \
             else None
+        sounding = self._voices_sounding(present, b) if self.voices is not None or self.batch_rests else None
         if self.voices is not None:
-            streams.append(self.voices(self._voices_sounding(present, b)).expand(-1, -1, -1, self.octaves))
+            streams.append(self.voices(sounding).expand(-1, -1, -1, self.octaves))
         h = self.merge(torch.cat(streams, dim=1)).flatten(1)
         if self.minibatch_std:
             h = append_minibatch_std(h)
         if self.batch_rests:  # in percent: as shares (0.98, 0.017) the head barely read them
-            rests = 100 * self._voices_sounding(present, b).float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
+            rests = 100 * sounding.float().reshape(b, self.pack, 2, steps).mean((0, 1, 3))
             h = torch.cat([h, rests.to(h.dtype).expand(b, 2)], dim=1)
         logits = self.head(h).squeeze(1)
         if self.rest_features:
