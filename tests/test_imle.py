@@ -99,3 +99,26 @@ def test_imle_without_tensor_latents_is_a_clear_error(tuple_latent_registry, tin
         run(tuple_latent_registry, tiny_toy, tmp_path, "negative", -1.0)
     with pytest.raises(ConfigError, match="trainer.imle_candidates"):
         run(tuple_latent_registry, tiny_toy, tmp_path, "none", 1.0, imle_candidates=0)
+
+
+def test_imle_compares_and_pulls_the_generators_view_when_it_has_one(tuple_latent_registry, tiny_toy, tmp_path):
+    trainer = run(tuple_latent_registry, tiny_toy, tmp_path, "view", 1.0, train=False, imle_candidates=3)
+    seen = []
+
+    def first_coordinate(x):
+        seen.append(x[:, :1])
+        return seen[-1]
+
+    trainer.G.imle_view = first_coordinate
+    trainer.G.eval()  # batch norm's running statistics: a sample regenerated alone comes out the same
+    x_real, _ = trainer.stream.next()
+    loss = trainer._imle(x_real, None)
+    real, pool, fake = seen  # the real batch, the candidates and the picked ones, each viewed
+    assert real.shape == (len(x_real), 1) and pool.shape == (3 * len(x_real), 1)
+    assert torch.equal(real, x_real[:, :1])
+    assert loss.item() == pytest.approx(imle_loss(fake, real).item())
+    # The pick is by the view: each real sample's nearest candidate in the first coordinate.
+    assert torch.allclose(fake.detach(), pool[nearest_candidate(real, pool)], atol=1e-6)
+    # A view that hides every difference leaves nothing to pull.
+    trainer.G.imle_view = lambda x: x[:, :1] * 0
+    assert trainer._imle(x_real, None).item() == 0.0

@@ -83,7 +83,8 @@ class TrainerConfig:
     imle: float = _f(0.0, "weight of an IMLE term in G's loss (Li & Malik 2018; Inclusive GAN): each real "
                      "sample pulls the nearest of trainer.imle_candidates generated samples toward it (mean "
                      "squared distance), so a mode G drops still pulls on G; counters mode dropping (0: off; "
-                     "needs tensor latents and samples shaped like the real ones)", min=0.0)
+                     "needs tensor latents and samples shaped like the real ones; a generator's imle_view(x), if it "
+                     "has one, is what is compared and pulled)", min=0.0)
     imle_candidates: int = _f(4, "generated candidates per real sample for trainer.imle (one shared pool; "
                               "class-conditional runs match each real sample's label)", min=1)
     top_k: float = _f(1.0, "top-k training (Sinha et al. 2020): the share of each G micro-batch whose loss counts, "

@@ -523,14 +523,17 @@ class Trainer:
                               f"'{self.config.generator.name}' takes {type(z_pool).__name__} latents, not a "
                               "tensor: set trainer.imle = 0")
         y_pool = None if y_real is None else y_real.repeat_interleave(t.imle_candidates)
-        real = self._memory_format(self.real_to_d(x_real))
+        # A generator may name what IMLE compares and pulls (a view of its samples); a music
+        # generator, say, only which voices sound, so the pull toward rare rests leaves pitches be.
+        view = getattr(self.G, "imle_view", None) or (lambda x: x)
+        real = view(self._memory_format(self.real_to_d(x_real)))
         with torch.no_grad():
-            pool = self.G_train(z_pool, y_pool)
+            pool = view(self.G_train(z_pool, y_pool))
         try:
             pick = nearest_candidate(real, pool, y_real, y_pool)
         except ValueError as exc:
             raise ConfigError(f"config key 'trainer.imle' is {t.imle} but {exc}: set trainer.imle = 0") from None
-        fake = self.G_train(z_pool[pick], None if y_pool is None else y_pool[pick])
+        fake = view(self.G_train(z_pool[pick], None if y_pool is None else y_pool[pick]))
         return imle_loss(fake, real)
 
     def train_step(self) -> dict:

@@ -90,6 +90,10 @@ class MuseGANGeneratorConfig:
     weights, rest logit -2) and keeps its logit within reach in the same way. Tried against G
     over-resting early on (which teaches the critic that a rest means fake); measured, G still
     over-rests by step 400.
+    ``imle_view`` is what ``trainer.imle`` compares and pulls: ``notes`` (the roll itself) or
+    ``rests`` (only which voices sound at each step: its pull reaches the rest gates and leaves
+    the pitches to the critic; the pull toward the chorales' rare tacet bars comes from the
+    real phrases that have them).
     """
 
     latent_per_part: int = 32
@@ -103,6 +107,7 @@ class MuseGANGeneratorConfig:
     rest_gate: bool = False
     tutti_gate: bool = False
     open_voice_gates: bool = False
+    imle_view: str = "notes"
 
 
 @dataclass

@@ -118,6 +118,9 @@ class MuseGANGenerator(nn.Module):
         self.open_voice_gates = bool(cfg.open_voice_gates)
         if self.open_voice_gates:
             _start_open(self.rest)
+        if cfg.imle_view not in ("notes", "rests"):
+            raise ConfigError(f"generator.imle_view must be 'notes' or 'rests', got {cfg.imle_view!r}")
+        self.imle_on_rests = cfg.imle_view == "rests"
 
     def split_latent(self, z):
         """(shared, shared temporal, private (B, tracks, d), private temporal) of a flat z."""
@@ -146,6 +149,13 @@ class MuseGANGenerator(nn.Module):
         if self.binarize:  # straight-through: binary forward, tanh gradient backward
             out = out + (torch.where(out > 0, 1.0, -1.0).to(out.dtype) - out).detach()
         return out
+
+    def imle_view(self, x):
+        """What ``trainer.imle`` compares and pulls, from rolls (B, tracks, steps, P) in
+        [-1, 1]: the rolls, or with ``imle_view = "rests"`` (B, tracks, steps) notes sounding
+        per voice and step (0 at a rest). A monophonic voice's pitch softmax sums to 1, so
+        that pull's gradient reaches only the sound/rest decision."""
+        return ((x + 1) / 2).sum(-1) if self.imle_on_rests else x
 
     def _tracks_first(self, h, b):
         """(B, bars, tracks, steps_per_bar, P) -> (B, tracks, bars * steps_per_bar, P)."""

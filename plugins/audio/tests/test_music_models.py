@@ -398,3 +398,25 @@ def test_open_voice_gates_sound_everywhere_at_first_and_stay_within_reach():
     with pytest.raises(ConfigError, match="generator.open_voice_gates needs generator.rest_gate = true"):
         MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True,
                                                 open_voice_gates=True), info)
+
+
+def test_imle_view_of_rests_keeps_which_voices_sound_and_pulls_only_the_gates():
+    info = DataInfo((4, 32, 24))
+    cfg = MuseGANGeneratorConfig(latent_per_part=4, channels=32, monophonic=True, note_grid=2, rest_gate=True,
+                                 tutti_gate=True, imle_view="rests")
+    G = MuseGANGenerator(cfg, info)
+    roll = -torch.ones(2, 4, 32, 24)
+    roll[0, 1, 5, 7] = roll[1, 3, 0, 0] = 1.0  # one note each; everything else rests
+    view = G.imle_view(roll)
+    assert view.shape == (2, 4, 32) and view.sum() == 2 and view[0, 1, 5] == 1 and view[1, 3, 0] == 1
+    # A pull toward rests everywhere reaches the rest gates, not the pitch choice: each
+    # voice's pitch softmax sums to 1, so its gradient cancels.
+    G.imle_view(G(torch.randn(8, G.latent_dim))).sum().backward()
+    assert G.rest.bias.grad.abs().sum() > 0 and G.tutti.bias.grad.abs().sum() > 0
+    pitch_head = G.private[3]
+    assert pitch_head.weight.grad.abs().max() < 1e-4 * G.rest.weight.grad.abs().max()  # rounding only
+    # The default view is the roll itself, and a misspelt one is a clear error.
+    notes = MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32), info)
+    assert notes.imle_view(roll) is roll
+    with pytest.raises(ConfigError, match="generator.imle_view must be 'notes' or 'rests', got 'rest'"):
+        MuseGANGenerator(MuseGANGeneratorConfig(latent_per_part=4, channels=32, imle_view="rest"), info)
