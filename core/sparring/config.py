@@ -85,8 +85,9 @@ class TrainerConfig:
                      "squared distance), so a mode G drops still pulls on G; counters mode dropping (0: off; "
                      "needs tensor latents and samples shaped like the real ones; a generator's imle_view(x), if it "
                      "has one, is what is compared and pulled)", min=0.0)
-    imle_candidates: int = _f(4, "generated candidates per real sample for trainer.imle (one shared pool; "
-                              "class-conditional runs match each real sample's label)", min=1)
+    imle_candidates: int = _f(4, "generated candidates per real sample for trainer.imle (one shared pool, "
+                              "kept with its graph so the picks are pulled as drawn: G's memory for the term "
+                              "grows with it; class-conditional runs match each real sample's label)", min=1)
     top_k: float = _f(1.0, "top-k training (Sinha et al. 2020): the share of each G micro-batch whose loss counts, "
                       "the samples D rates most real; G's worst samples no longer pull it (1: off)",
                       min=0.01, max=1.0)
