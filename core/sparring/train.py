@@ -527,8 +527,8 @@ class Trainer:
         view = getattr(self.G, "imle_view", None) or (lambda x: x)
         real = view(self._memory_format(self.real_to_d(x_real)))
         # The pool keeps its graph and the picks are indexed from it. Regenerating the picks
-        # alone is cheaper but not the same samples where batch norm reads batch statistics:
-        # with the music G at step 200, 26 % of a regenerated phrase's cells held another note.
+        # alone is cheaper but not the same samples where batch norm reads batch statistics
+        # (benchmarks/imle_regeneration.py: music G regenerations 32 % farther from the real phrase).
         pool = view(self.G_train(z_pool, y_pool))
         try:
             pick = nearest_candidate(real, pool.detach(), y_real, y_pool)
