@@ -27,7 +27,7 @@ def main(argv=None) -> int:
 
     from sparring.cli import _load_run
     from sparring.errors import SparringError
-    from sparring.losses import nearest_candidate
+    from sparring.losses import imle_view, nearest_candidate
     from sparring.registry import load_registry
 
     registry = load_registry()
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
             return 2
         G, t = trainer.G, trainer.config.trainer
         G.train()  # as in a training step: batch norm normalises by the batch's statistics
-        view = getattr(G, "imle_view", None) or (lambda x: x)
+        view = imle_view(G)
         torch.manual_seed(args.seed)
         changed = changed_view = near = near_again = 0.0
         with torch.no_grad():
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
                 x_real, _ = trainer.stream.next()
                 n = x_real.shape[0]
                 real = view(trainer.real_to_d(x_real.to(trainer.device)))
-                z = torch.randn(n * t.imle_candidates, G.latent_dim, device=trainer.device)
+                z, _ = trainer.noise(n * t.imle_candidates)  # as trainer.imle draws its pool
                 pool = G(z)
                 pick = nearest_candidate(real, view(pool))
                 again = G(z[pick])

@@ -119,6 +119,12 @@ def nearest_candidate(real: torch.Tensor, candidates: torch.Tensor, real_labels:
     return distance.argmin(dim=1)
 
 
+def imle_view(generator):
+    """What IMLE compares and pulls: the generator's ``imle_view`` if it has one, else the
+    samples themselves."""
+    return getattr(generator, "imle_view", None) or (lambda x: x)
+
+
 def imle_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """IMLE (Li & Malik 2018): mean squared distance between each real sample and the
     generated sample picked for it (its nearest of a pool). Every real sample pulls some

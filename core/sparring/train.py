@@ -31,7 +31,7 @@ from .ema import EMA
 from .errors import ConfigError, SparringError, TrainingDiverged
 from .latents import check_truncation, truncated_normal
 from .layers import compile_with_spectral_norm
-from .losses import (feature_matching_loss, imle_loss, mode_seeking_loss, nearest_candidate, top_k_fraction,
+from .losses import (feature_matching_loss, imle_loss, imle_view, mode_seeking_loss, nearest_candidate, top_k_fraction,
                      top_k_logits)
 from .outputs import logits_of, split_output
 from .rejection import candidates, check_d_keep, keep_most_real
@@ -524,7 +524,7 @@ class Trainer:
         y_pool = None if y_real is None else y_real.repeat_interleave(t.imle_candidates)
         # A generator may name what IMLE compares and pulls (a view of its samples); a music
         # generator, say, only which voices sound, so the pull toward rare rests leaves pitches be.
-        view = getattr(self.G, "imle_view", None) or (lambda x: x)
+        view = imle_view(self.G)
         real = view(self._memory_format(self.real_to_d(x_real)))
         # The pool keeps its graph and the picks are indexed from it. Regenerating the picks
         # alone is cheaper but not the same samples where batch norm reads batch statistics
